@@ -1,0 +1,88 @@
+// Datapath facade: megaflow put/del/get/dump and the slow-path batch calls.
+#include <rte_cycles.h>
+#include <rte_rcu_qsbr.h>
+
+#include "datapath/datapath.h"
+#include "datapath/megaflow.h"
+#include "datapath/megaflow_classifier.h"
+#include "datapath/pmd_thread.h"
+
+namespace sluice::dp {
+
+namespace {
+
+FlowStats stats_of(const Megaflow& f) {
+  FlowStats s;
+  s.packets = f.packets.load(std::memory_order_relaxed);
+  s.bytes = f.bytes.load(std::memory_order_relaxed);
+  s.tcp_flags = f.tcp_flags.load(std::memory_order_relaxed);
+  uint64_t used = f.used_tsc.load(std::memory_order_relaxed);
+  if (used != 0) {
+    uint64_t now = rte_rdtsc();
+    s.used_ms_ago = now > used ? static_cast<int64_t>((now - used) * 1000 / rte_get_tsc_hz()) : 0;
+  }
+  return s;
+}
+
+FlowEntry entry_of(const Megaflow& f) {
+  FlowEntry e;
+  e.id = f.id;
+  e.key = f.key;
+  e.mask = f.mask;
+  e.actions = *f.actions.load(std::memory_order_acquire);
+  e.stats = stats_of(f);
+  return e;
+}
+
+}  // namespace
+
+Status Datapath::flow_put(const FlowPut& put) {
+  switch (put.mode) {
+    case FlowPutMode::kCreate:
+      return classifier_->insert(put.key, put.mask, put.actions).status();
+    case FlowPutMode::kModify:
+      return classifier_->modify(put.key, put.mask, put.actions);
+    case FlowPutMode::kCreateOrModify: {
+      auto r = classifier_->insert(put.key, put.mask, put.actions);
+      if (r.is_ok() || r.status().code() != StatusCode::kAlreadyExists) return r.status();
+      return classifier_->modify(put.key, put.mask, put.actions);
+    }
+  }
+  return invalid_argument("mode: unknown flow put mode");
+}
+
+std::vector<Status> Datapath::flow_put_batch(std::span<const FlowPut> puts) {
+  std::vector<Status> out;
+  out.reserve(puts.size());
+  for (const FlowPut& p : puts) out.push_back(flow_put(p));
+  return out;
+}
+
+Status Datapath::flow_del(const FlowKey& key, const FlowMask& mask, FlowStats* final_stats) {
+  if (final_stats) {
+    const Megaflow* f = classifier_->find(key, mask);
+    if (f) *final_stats = stats_of(*f);
+  }
+  return classifier_->remove(key, mask);
+}
+
+Result<FlowEntry> Datapath::flow_get(const FlowKey& key, const FlowMask& mask) const {
+  const Megaflow* f = classifier_->find(key, mask);
+  if (!f) return not_found("match: no megaflow with this key and mask");
+  return entry_of(*f);
+}
+
+std::vector<FlowEntry> Datapath::flow_dump() const {
+  std::vector<FlowEntry> out;
+  out.reserve(classifier_->size());
+  classifier_->for_each([&out](const Megaflow& f) { out.push_back(entry_of(f)); });
+  return out;
+}
+
+void Datapath::flow_flush() { classifier_->flush(); }
+
+size_t Datapath::flow_count() const { return classifier_->size(); }
+
+uint32_t Datapath::recv_upcalls(Upcall* out, uint32_t max) { return upcalls_->dequeue_burst(out, max); }
+
+}  // namespace sluice::dp

@@ -1,0 +1,105 @@
+// FlowKey: the fixed-size, fixed-layout description of a packet that every cache tier
+// hashes and compares.
+//
+// Design
+// - 96 bytes = 12 little 64-bit words, so a masked compare or a CRC hash is twelve plain
+//   word operations and needs no per-field code. The same struct doubles as a mask
+//   (FlowMask): a set bit means "this bit of the key is significant".
+// - Header fields are kept in network byte order exactly as on the wire, so parsing is a
+//   copy and an IP prefix mask is a plain byte mask. in_port is in host order.
+// - Fields are shared between protocols the way OVS shares them: ARP puts its opcode in
+//   nw_proto and SPA/TPA in nw_src/nw_dst; ICMP and ICMPv6 put type/code in tp_src/tp_dst.
+// - Unused bytes are always zero, so two keys for the same packet are bit-identical.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include <rte_byteorder.h>
+#include <rte_hash_crc.h>
+
+namespace sluice::dp {
+
+// VLAN tci values in the key carry this bit when a tag is present (OVS's VLAN_CFI trick),
+// so "no tag" (0) and "tag with VID 0, PCP 0" differ.
+inline constexpr uint16_t kVlanPresent = 0x1000;
+
+// nw_frag bits.
+inline constexpr uint8_t kFragAny = 0x01;    // the packet is a fragment
+inline constexpr uint8_t kFragLater = 0x02;  // ... and not the first one (no L4 header)
+
+struct alignas(32) FlowKey {
+  uint32_t in_port;       //  0 host order
+  rte_be16_t dl_type;     //  4 Ethernet type after VLAN tags
+  rte_be16_t vlan_tci;    //  6 outer tag TCI | kVlanPresent (host-order bit, stored big endian)
+  rte_be16_t vlan_tci2;   //  8 inner tag TCI | kVlanPresent
+  uint8_t nw_proto;       // 10 IP protocol, or ARP opcode (low byte)
+  uint8_t nw_frag;        // 11 kFragAny | kFragLater
+  uint8_t nw_tos;         // 12 DSCP and ECN / IPv6 traffic class
+  uint8_t nw_ttl;         // 13 TTL / hop limit
+  rte_be16_t tcp_flags;   // 14 low 12 bits of the TCP flags word
+  uint8_t dl_dst[6];      // 16
+  uint8_t dl_src[6];      // 22
+  rte_be16_t tp_src;      // 28 L4 source port, or ICMP type
+  rte_be16_t tp_dst;      // 30 L4 destination port, or ICMP code
+  uint8_t nw_src[16];     // 32 IPv4 in the first 4 bytes, or IPv6; ARP SPA
+  uint8_t nw_dst[16];     // 48 IPv4 in the first 4 bytes, or IPv6; ARP TPA
+  rte_be32_t ipv6_label;  // 64 low 20 bits
+  uint8_t arp_sha[6];     // 68 ARP SHA, or ND source link-layer address
+  uint8_t arp_tha[6];     // 74 ARP THA, or ND target link-layer address
+  uint8_t nd_target[16];  // 80 ICMPv6 neighbour discovery target
+
+  static constexpr size_t kWords = 12;
+
+  const uint64_t* words() const { return reinterpret_cast<const uint64_t*>(this); }
+  uint64_t* words() { return reinterpret_cast<uint64_t*>(this); }
+
+  rte_be32_t ipv4_src() const { rte_be32_t v; std::memcpy(&v, nw_src, 4); return v; }
+  rte_be32_t ipv4_dst() const { rte_be32_t v; std::memcpy(&v, nw_dst, 4); return v; }
+  void set_ipv4_src(rte_be32_t v) { std::memcpy(nw_src, &v, 4); }
+  void set_ipv4_dst(rte_be32_t v) { std::memcpy(nw_dst, &v, 4); }
+
+  void clear() { std::memset(this, 0, sizeof(*this)); }
+};
+static_assert(sizeof(FlowKey) == 96, "FlowKey must stay 12 words");
+static_assert(offsetof(FlowKey, nd_target) == 80);
+
+// A mask has the key's shape; a set bit is significant.
+using FlowMask = FlowKey;
+
+inline bool operator==(const FlowKey& a, const FlowKey& b) {
+  const uint64_t* x = a.words();
+  const uint64_t* y = b.words();
+  uint64_t diff = 0;
+  for (size_t i = 0; i < FlowKey::kWords; ++i) diff |= x[i] ^ y[i];
+  return diff == 0;
+}
+
+// Hash of the whole key (exact-match tiers). CRC32C is one instruction per word here.
+inline uint32_t flow_key_hash(const FlowKey& key, uint32_t seed = 0) {
+  const uint64_t* w = key.words();
+  uint32_t h = seed;
+  for (size_t i = 0; i < FlowKey::kWords; ++i) h = rte_hash_crc_8byte(w[i], h);
+  return h;
+}
+
+// out = key & mask.
+inline void flow_key_apply_mask(const FlowKey& key, const FlowMask& mask, FlowKey& out) {
+  const uint64_t* k = key.words();
+  const uint64_t* m = mask.words();
+  uint64_t* o = out.words();
+  for (size_t i = 0; i < FlowKey::kWords; ++i) o[i] = k[i] & m[i];
+}
+
+// True when (key & mask) == masked_value; masked_value must already be masked.
+inline bool flow_key_matches(const FlowKey& key, const FlowMask& mask, const FlowKey& masked_value) {
+  const uint64_t* k = key.words();
+  const uint64_t* m = mask.words();
+  const uint64_t* v = masked_value.words();
+  uint64_t diff = 0;
+  for (size_t i = 0; i < FlowKey::kWords; ++i) diff |= (k[i] & m[i]) ^ v[i];
+  return diff == 0;
+}
+
+}  // namespace sluice::dp

@@ -1,0 +1,142 @@
+#include "vswitchd/options.h"
+
+#include <charconv>
+#include <sstream>
+
+namespace sluice::vswitchd {
+
+namespace {
+
+Result<unsigned> parse_uint(const std::string& flag, const std::string& text) {
+  unsigned v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size()) {
+    return invalid_argument(flag + ": '" + text + "' is not a non-negative integer");
+  }
+  return v;
+}
+
+Result<std::vector<unsigned>> parse_core_list(const std::string& flag, const std::string& text) {
+  std::vector<unsigned> cores;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    auto v = parse_uint(flag, item);
+    if (!v) return v.status();
+    cores.push_back(*v);
+  }
+  if (cores.empty()) return invalid_argument(flag + ": empty core list");
+  return cores;
+}
+
+// "NAME,type=T,k=v,..." → PortConfig; keys other than type go to options.
+Result<dp::PortConfig> parse_port(const std::string& text) {
+  dp::PortConfig cfg;
+  std::stringstream ss(text);
+  std::string item;
+  std::getline(ss, cfg.name, ',');
+  if (cfg.name.empty()) return invalid_argument("--port: missing port name in '" + text + "'");
+  while (std::getline(ss, item, ',')) {
+    auto eq = item.find('=');
+    if (eq == std::string::npos) return invalid_argument("--port " + cfg.name + ": '" + item + "' is not key=value");
+    std::string k = item.substr(0, eq), v = item.substr(eq + 1);
+    if (k == "type") {
+      auto t = dp::parse_port_type(v);
+      if (!t) return invalid_argument("--port " + cfg.name + ": " + t.status().message());
+      cfg.type = *t;
+    } else {
+      cfg.options[k] = v;
+    }
+  }
+  return cfg;
+}
+
+}  // namespace
+
+std::vector<dp::PortConfig> default_ports() {
+  std::vector<dp::PortConfig> ports(2);
+  ports[0].name = "vhu0";
+  ports[1].name = "vhu1";
+  return ports;  // type vhostuser, socket /var/run/sluice/<name>.sock
+}
+
+const char* usage() {
+  return R"(usage: vswitchd [options]
+Runs the Sluice switch: DPDK PMD threads forwarding between ports through an exact-match
+cache and a megaflow classifier.
+
+Options:
+  --main-core N          control core (default 0)
+  --pmd-cores LIST       PMD cores, comma separated (default 1)
+  --memory MB            hugepage memory (default 1024)
+  --file-prefix NAME     DPDK runtime file prefix (default sluice)
+  --no-huge              run without hugepages (testing only; vhost-user needs hugepages)
+  --port NAME,type=T[,key=value...]
+                         add a port; repeatable. Types and keys:
+                           vhostuser        path=SOCKET (default /var/run/sluice/NAME.sock)
+                           vhostuserclient  path=SOCKET (required; reconnects)
+                           dpdk             devargs=PCI-ADDRESS|VDEV
+                           tap              iface=NAME (default NAME)
+                           afpacket         iface=NAME (required)
+                           internal
+                         Without --port: two vhost-user ports vhu0 and vhu1.
+  --flows FILE           install these megaflows at start, one per line:
+                           in_port=1,ip,nw_dst=10.0.0.0/24 actions=output:2
+  --miss flood|drop      what a miss does (default flood: install in_port=N -> all other ports)
+  --emc-insert-inv-prob N  insert 1 in N megaflow hits into the EMC (default 100, 0 = off)
+  --stats-interval S     print port and PMD stats every S seconds (SIGUSR1 prints them now)
+  -h, --help             this text
+)";
+}
+
+Result<Options> parse_options(int argc, char** argv) {
+  Options o;
+  o.eal.main_core = 0;
+  o.eal.pmd_cores = {1};
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](std::string& out) -> Status {
+      if (i + 1 >= argc) return invalid_argument(a + ": missing value");
+      out = argv[++i];
+      return Status::ok();
+    };
+    std::string v;
+    if (a == "-h" || a == "--help") { o.help = true; continue; }
+    if (a == "--no-huge") { o.eal.no_huge = true; o.eal.in_memory = true; continue; }
+    Status st = value(v);
+    if (!st) return st;
+    if (a == "--main-core") {
+      auto n = parse_uint(a, v); if (!n) return n.status(); o.eal.main_core = *n;
+    } else if (a == "--pmd-cores") {
+      auto c = parse_core_list(a, v); if (!c) return c.status(); o.eal.pmd_cores = *c;
+    } else if (a == "--memory") {
+      auto n = parse_uint(a, v); if (!n) return n.status(); o.eal.memory_mb = *n;
+    } else if (a == "--file-prefix") {
+      o.eal.file_prefix = v;
+    } else if (a == "--port") {
+      auto p = parse_port(v); if (!p) return p.status(); o.ports.push_back(*p);
+    } else if (a == "--flows") {
+      o.flows_file = v;
+    } else if (a == "--miss") {
+      if (v == "flood") o.miss = MissPolicy::kFlood;
+      else if (v == "drop") o.miss = MissPolicy::kDrop;
+      else return invalid_argument("--miss: '" + v + "' is not flood or drop");
+    } else if (a == "--emc-insert-inv-prob") {
+      auto n = parse_uint(a, v); if (!n) return n.status(); o.datapath.emc_insert_inv_prob = *n;
+    } else if (a == "--stats-interval") {
+      auto n = parse_uint(a, v); if (!n) return n.status(); o.stats_interval_s = *n;
+    } else {
+      return invalid_argument("unknown option '" + a + "' (see --help)");
+    }
+  }
+  for (unsigned c : o.eal.pmd_cores) {
+    if (c == o.eal.main_core) {
+      return invalid_argument("--pmd-cores: core " + std::to_string(c) + " is also the --main-core");
+    }
+  }
+  o.datapath.pmd_cores = o.eal.pmd_cores;
+  if (o.ports.empty()) o.ports = default_ports();
+  return o;
+}
+
+}  // namespace sluice::vswitchd
