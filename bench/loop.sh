@@ -46,7 +46,7 @@ else:
     sys.exit("unknown rule set " + rules + " (port | l3acl | hosts)")
 PY
 
-taskset -c 0 "$VSWITCHD" --main-core 0 --pmd-cores 1 --file-prefix sluiceloop$$ --miss drop \
+"$VSWITCHD" --main-core 0 --pmd-cores 1 --file-prefix sluiceloop$$ --miss drop \
   --port "vh0,type=vhostuserclient,path=$D/vh0.sock" --port "vh1,type=vhostuserclient,path=$D/vh1.sock" \
   --flows "$D/flows" > "$D/sw.log" 2>&1 &
 SW=$!
