@@ -21,6 +21,10 @@
 
 namespace sluice::dp {
 
+// The key is read as 64-bit words while it is written field by field; may_alias tells the
+// compiler those accesses alias, so -O3 cannot reorder a field store past a word load.
+using KeyWord = uint64_t __attribute__((may_alias));
+
 // VLAN tci values in the key carry this bit when a tag is present (OVS's VLAN_CFI trick),
 // so "no tag" (0) and "tag with VID 0, PCP 0" differ.
 inline constexpr uint16_t kVlanPresent = 0x1000;
@@ -52,8 +56,8 @@ struct alignas(32) FlowKey {
 
   static constexpr size_t kWords = 12;
 
-  const uint64_t* words() const { return reinterpret_cast<const uint64_t*>(this); }
-  uint64_t* words() { return reinterpret_cast<uint64_t*>(this); }
+  const KeyWord* words() const { return reinterpret_cast<const KeyWord*>(this); }
+  KeyWord* words() { return reinterpret_cast<KeyWord*>(this); }
 
   rte_be32_t ipv4_src() const { rte_be32_t v; std::memcpy(&v, nw_src, 4); return v; }
   rte_be32_t ipv4_dst() const { rte_be32_t v; std::memcpy(&v, nw_dst, 4); return v; }
@@ -69,8 +73,8 @@ static_assert(offsetof(FlowKey, nd_target) == 80);
 using FlowMask = FlowKey;
 
 inline bool operator==(const FlowKey& a, const FlowKey& b) {
-  const uint64_t* x = a.words();
-  const uint64_t* y = b.words();
+  const KeyWord* x = a.words();
+  const KeyWord* y = b.words();
   uint64_t diff = 0;
   for (size_t i = 0; i < FlowKey::kWords; ++i) diff |= x[i] ^ y[i];
   return diff == 0;
@@ -78,7 +82,7 @@ inline bool operator==(const FlowKey& a, const FlowKey& b) {
 
 // Hash of the whole key (exact-match tiers). CRC32C is one instruction per word here.
 inline uint32_t flow_key_hash(const FlowKey& key, uint32_t seed = 0) {
-  const uint64_t* w = key.words();
+  const KeyWord* w = key.words();
   uint32_t h = seed;
   for (size_t i = 0; i < FlowKey::kWords; ++i) h = rte_hash_crc_8byte(w[i], h);
   return h;
@@ -86,17 +90,17 @@ inline uint32_t flow_key_hash(const FlowKey& key, uint32_t seed = 0) {
 
 // out = key & mask.
 inline void flow_key_apply_mask(const FlowKey& key, const FlowMask& mask, FlowKey& out) {
-  const uint64_t* k = key.words();
-  const uint64_t* m = mask.words();
-  uint64_t* o = out.words();
+  const KeyWord* k = key.words();
+  const KeyWord* m = mask.words();
+  KeyWord* o = out.words();
   for (size_t i = 0; i < FlowKey::kWords; ++i) o[i] = k[i] & m[i];
 }
 
 // True when (key & mask) == masked_value; masked_value must already be masked.
 inline bool flow_key_matches(const FlowKey& key, const FlowMask& mask, const FlowKey& masked_value) {
-  const uint64_t* k = key.words();
-  const uint64_t* m = mask.words();
-  const uint64_t* v = masked_value.words();
+  const KeyWord* k = key.words();
+  const KeyWord* m = mask.words();
+  const KeyWord* v = masked_value.words();
   uint64_t diff = 0;
   for (size_t i = 0; i < FlowKey::kWords; ++i) diff |= (k[i] & m[i]) ^ v[i];
   return diff == 0;

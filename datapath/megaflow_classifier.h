@@ -1,0 +1,140 @@
+// MegaflowClassifier: the shared second cache tier, a tuple space search over megaflows.
+//
+// Design
+// - One subtable per distinct mask. A subtable is an rte_hash keyed by the masked FlowKey
+//   (96 bytes) whose data is the Megaflow*. A lookup masks the packet's key with each
+//   subtable's mask in turn and probes that hash, so the cost is one hash probe per mask,
+//   independent of the number of megaflows (OVS dpcls without the staged/prefix tricks).
+// - Subtables are visited in rank order: the writer periodically sorts them by the hits they
+//   took since the previous ranking, so the common case stops after the first probe.
+// - Megaflows never overlap in normal use (the slow path builds disjoint masks); if several
+//   match anyway, the first subtable in rank order wins.
+// - rte_hash has a fixed capacity. A full subtable is rebuilt into a hash twice the size
+//   (or the same size when it is mostly empty slots awaiting RCU), then published.
+//
+// Thread safety
+// - Readers (PMD threads) call lookup_batch()/lookup() lock-free, between two RCU quiescent
+//   reports on the rte_rcu_qsbr given at construction. The hashes are created with
+//   RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF and attached to that RCU variable (defer-queue
+//   mode), so a deleted key slot is only reused once every reader has moved on.
+// - Writers (any thread) are serialized by an internal mutex. They publish with release
+//   stores: the subtable array (an immutable copy-on-write vector behind an atomic pointer),
+//   each subtable's current rte_hash, and each megaflow's action list.
+// - Nothing a reader may hold is freed at once: replaced arrays, replaced hashes, removed
+//   subtables, old action lists and removed megaflows go to a deferred list, tagged with an
+//   rte_rcu_qsbr_start() token, and are freed by reclaim() once that token has been passed
+//   by every reader. Megaflows go back to a type-stable pool (megaflow_pool.h), never to the
+//   system, so a stale pointer still reads a Megaflow whose bumped generation tells it apart.
+// - Removal stores live=false and then bumps generation (release). A reader loads generation
+//   (acquire) and then live, so a reference it builds for a dying flow is either refused or
+//   carries the old generation and becomes invalid at once.
+// - The destructor assumes that no reader remains.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "datapath/actions.h"
+#include "datapath/flow_key.h"
+#include "datapath/megaflow.h"
+#include "datapath/megaflow_pool.h"
+#include "datapath/status.h"
+
+struct rte_hash;
+struct rte_rcu_qsbr;
+
+namespace sluice::dp {
+
+class MegaflowClassifier {
+ public:
+  // Subtables start small: most masks hold few megaflows, and many masks may exist.
+  static constexpr uint32_t kDefaultSubtableCapacity = 256;
+
+  // rcu must outlive the classifier and be initialized for every reader thread.
+  MegaflowClassifier(rte_rcu_qsbr* rcu, uint32_t max_flows,
+                     uint32_t initial_subtable_capacity = kDefaultSubtableCapacity);
+  ~MegaflowClassifier();
+  MegaflowClassifier(const MegaflowClassifier&) = delete;
+  MegaflowClassifier& operator=(const MegaflowClassifier&) = delete;
+
+  // ---- writers (any thread; serialized internally) ----
+  // Masks key. already_exists if (key & mask, mask) is present; resource_exhausted beyond
+  // max_flows or when DPDK memory runs out. An all-zero mask is legal and matches everything.
+  Result<Megaflow*> insert(const FlowKey& key, const FlowMask& mask, const ActionList& actions);
+  Status modify(const FlowKey& key, const FlowMask& mask, const ActionList& actions);  // not_found
+  Status remove(const FlowKey& key, const FlowMask& mask);                             // not_found
+  Status remove_by_id(uint64_t id);                                                    // not_found
+  void flush();
+  // Exact (key & mask, mask) match, for the slow path. Takes the writer lock.
+  const Megaflow* find(const FlowKey& key, const FlowMask& mask) const;
+  // Calls fn for every live megaflow while holding the writer lock: fn must not call back
+  // into the classifier.
+  void for_each(const std::function<void(const Megaflow&)>& fn) const;
+  size_t size() const;
+  size_t subtable_count() const;
+  // (mask, hits since creation) in the current rank order.
+  std::vector<std::pair<FlowMask, uint64_t>> subtable_hits() const;
+  // Reorders subtables by hits since the previous ranking; republishes only on a change.
+  void rank_subtables();
+  // Frees whatever every reader has stopped seeing. Writers also call it opportunistically.
+  void reclaim();
+
+  // Introspection for tests and stats.
+  size_t pending_reclaims() const;  // deferred frees not yet done
+  size_t pool_allocated() const;    // Megaflow objects ever carved by the pool
+
+  // ---- readers (PMD threads, lock-free, between RCU quiescent reports) ----
+  // n <= 64. refs[i] gets the matching megaflow (with its generation) or {} on a miss.
+  // Returns a bitmask of hits.
+  uint64_t lookup_batch(const FlowKey* const* keys, uint32_t n, MegaflowRef* refs) const;
+  MegaflowRef lookup(const FlowKey& key) const;
+
+ private:
+  struct Subtable;
+  struct SubtableVec;
+  // What a deferred free releases.
+  enum class Garbage : uint8_t { kActions, kMegaflow, kHash, kSubtable, kSubtableVec };
+  struct Deferred {
+    uint64_t token;  // rte_rcu_qsbr_start() when the object was unpublished
+    Garbage kind;
+    void* ptr;
+  };
+  struct MaskHash {
+    size_t operator()(const FlowMask& m) const { return flow_key_hash(m); }
+  };
+
+  Subtable* find_subtable_locked(const FlowMask& mask) const;
+  Megaflow* find_locked(const FlowKey& masked_key, const FlowMask& mask) const;
+  Result<Subtable*> add_subtable_locked(const FlowMask& mask);
+  void remove_subtable_locked(Subtable* st);
+  void publish_locked(std::vector<Subtable*> items);
+  Status add_to_hash_locked(Subtable* st, Megaflow* flow);
+  Status grow_locked(Subtable* st);
+  rte_hash* create_hash(uint32_t capacity);
+  void remove_locked(Megaflow* flow);
+  void defer_locked(Garbage kind, void* ptr);
+  void reclaim_locked(bool force);
+
+  rte_rcu_qsbr* const rcu_;
+  const uint32_t max_flows_;
+  const uint32_t initial_capacity_;
+
+  std::atomic<const SubtableVec*> subtables_;  // read by PMDs
+
+  // Writer state, guarded by mutex_.
+  mutable std::mutex mutex_;
+  std::unordered_map<FlowMask, Subtable*, MaskHash> subtable_by_mask_;
+  std::unordered_map<uint64_t, Megaflow*> flow_by_id_;
+  uint64_t next_id_ = 1;
+  MegaflowPool pool_;
+  std::deque<Deferred> deferred_;  // tokens in increasing order
+};
+
+}  // namespace sluice::dp
