@@ -138,7 +138,7 @@ void BM_ParseAndLookup(benchmark::State& state) {
     rte_rcu_qsbr_quiescent(fx.rcu, 0);
   }
   benchmark::DoNotOptimize(found);
-  if (found != state.iterations() * kBurstSize) state.SkipWithError("a packet found no megaflow");
+  if (found != static_cast<uint64_t>(state.iterations()) * kBurstSize) state.SkipWithError("a packet found no megaflow");
   state.SetItemsProcessed(state.iterations() * kBurstSize);
   state.counters["ns/pkt"] = benchmark::Counter(static_cast<double>(state.iterations() * kBurstSize),
                                                 benchmark::Counter::kIsRate | benchmark::Counter::kInvert);

@@ -63,14 +63,28 @@ uint16_t seq_of(const Frame& f) { return ntohs(ipv4_of(f)->packet_id); }
 bool checksums_ok(const Frame& f) {
   Frame copy = f;
   auto* iph = reinterpret_cast<rte_ipv4_hdr*>(&copy[14]);
-  if (rte_ipv4_cksum(iph) != iph->hdr_checksum) return false;
-  return rte_ipv4_udptcp_cksum_verify(iph, iph + 1) == 0;
+  uint16_t ip_sum = iph->hdr_checksum;
+  iph->hdr_checksum = 0;
+  if (rte_ipv4_cksum(iph) != ip_sum) return false;
+  auto* udp = reinterpret_cast<rte_udp_hdr*>(iph + 1);
+  uint16_t udp_sum = udp->dgram_cksum;
+  udp->dgram_cksum = 0;
+  return rte_ipv4_udptcp_cksum(iph, udp) == udp_sum;
 }
 
+// mbufs out of the switch's own pools (ports' "sl_pool*", the control pool "sluice_ctl*"). The
+// guests' pools are not counted: virtio-user keeps sent mbufs in its tx ring until it next
+// cleans it, which says nothing about the switch.
 uint64_t mbufs_in_use() {
   uint64_t total = 0;
-  rte_mempool_walk([](rte_mempool* mp, void* arg) { *static_cast<uint64_t*>(arg) += rte_mempool_in_use_count(mp); },
-                   &total);
+  rte_mempool_walk(
+      [](rte_mempool* mp, void* arg) {
+        std::string_view name(mp->name);
+        if (name.starts_with("sl_pool") || name.starts_with("sluice_ctl")) {
+          *static_cast<uint64_t*>(arg) += rte_mempool_in_use_count(mp);
+        }
+      },
+      &total);
   return total;
 }
 
