@@ -80,12 +80,16 @@ inline bool operator==(const FlowKey& a, const FlowKey& b) {
   return diff == 0;
 }
 
-// Hash of the whole key (exact-match tiers). CRC32C is one instruction per word here.
+// Hash of the whole key (exact-match tiers). CRC32C is one instruction per word; two
+// independent chains halve the latency of the dependent crc32 sequence.
 inline uint32_t flow_key_hash(const FlowKey& key, uint32_t seed = 0) {
   const KeyWord* w = key.words();
-  uint32_t h = seed;
-  for (size_t i = 0; i < FlowKey::kWords; ++i) h = rte_hash_crc_8byte(w[i], h);
-  return h;
+  uint32_t a = seed, b = seed ^ 0x9e3779b9u;
+  for (size_t i = 0; i < FlowKey::kWords; i += 2) {
+    a = rte_hash_crc_8byte(w[i], a);
+    b = rte_hash_crc_8byte(w[i + 1], b);
+  }
+  return a ^ ((b << 16) | (b >> 16));
 }
 
 // out = key & mask.

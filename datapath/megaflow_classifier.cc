@@ -8,12 +8,17 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_memory.h>
+#include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 
 namespace sluice::dp {
 
 struct alignas(64) MegaflowClassifier::Subtable {
   FlowMask mask;
+  // The words the mask keeps; a masked key is zero elsewhere, so hashing only these words is
+  // a function of the masked key and costs a third of a full-key hash for typical masks.
+  uint8_t n_words = 0;
+  uint8_t words[FlowKey::kWords] = {};
   std::atomic<rte_hash*> hash{nullptr};  // replaced (never mutated again) when it grows
   // Writer-only.
   uint32_t capacity = 0;
@@ -22,6 +27,17 @@ struct alignas(64) MegaflowClassifier::Subtable {
   // Bumped by every PMD once per batch: a cache line of its own.
   alignas(64) std::atomic<uint64_t> hits{0};
 };
+
+namespace {
+
+inline uint32_t subtable_hash(const uint8_t* words, uint32_t n_words, const FlowKey& masked) {
+  const KeyWord* w = masked.words();
+  uint32_t h = 0;
+  for (uint32_t j = 0; j < n_words; ++j) h = rte_hash_crc_8byte(w[words[j]], h);
+  return h;
+}
+
+}  // namespace
 
 // Immutable once published; replaced as a whole.
 struct MegaflowClassifier::SubtableVec {
@@ -214,7 +230,10 @@ Megaflow* MegaflowClassifier::find_locked(const FlowKey& masked_key, const FlowM
   Subtable* st = find_subtable_locked(mask);
   if (!st) return nullptr;
   void* data = nullptr;
-  if (rte_hash_lookup_data(st->hash.load(std::memory_order_relaxed), &masked_key, &data) < 0) return nullptr;
+  uint32_t sig = subtable_hash(st->words, st->n_words, masked_key);
+  if (rte_hash_lookup_with_hash_data(st->hash.load(std::memory_order_relaxed), &masked_key, sig, &data) < 0) {
+    return nullptr;
+  }
   return static_cast<Megaflow*>(data);
 }
 
@@ -250,6 +269,9 @@ Result<MegaflowClassifier::Subtable*> MegaflowClassifier::add_subtable_locked(co
   if (!h) return resource_exhausted("megaflows: cannot create a subtable hash");
   auto* st = new Subtable;
   st->mask = mask;
+  for (uint32_t w = 0; w < FlowKey::kWords; ++w) {
+    if (mask.words()[w]) st->words[st->n_words++] = static_cast<uint8_t>(w);
+  }
   st->hash.store(h, std::memory_order_relaxed);
   st->capacity = initial_capacity_;
   subtable_by_mask_.emplace(mask, st);
@@ -274,7 +296,8 @@ void MegaflowClassifier::publish_locked(std::vector<Subtable*> items) {
 
 Status MegaflowClassifier::add_to_hash_locked(Subtable* st, Megaflow* flow) {
   for (int attempt = 0; attempt < 4; ++attempt) {
-    int rc = rte_hash_add_key_data(st->hash.load(std::memory_order_relaxed), &flow->key, flow);
+    int rc = rte_hash_add_key_with_hash_data(st->hash.load(std::memory_order_relaxed), &flow->key,
+                                             subtable_hash(st->words, st->n_words, flow->key), flow);
     if (rc == 0) return Status::ok();
     if (rc != -ENOSPC) return internal_error("megaflows: rte_hash_add_key_data failed: " + std::to_string(rc));
     Status grown = grow_locked(st);
@@ -297,7 +320,8 @@ Status MegaflowClassifier::grow_locked(Subtable* st) {
     void* data;
     uint32_t next = 0;
     while (rte_hash_iterate(old, &key, &data, &next) >= 0) {
-      if (rte_hash_add_key_data(h, key, data) != 0) {
+      uint32_t sig = subtable_hash(st->words, st->n_words, *static_cast<const FlowKey*>(key));
+      if (rte_hash_add_key_with_hash_data(h, key, sig, data) != 0) {
         copied = false;
         break;
       }
@@ -320,7 +344,8 @@ void MegaflowClassifier::remove_locked(Megaflow* flow) {
   // sees live == false (see lookup_batch).
   flow->live.store(false, std::memory_order_relaxed);
   flow->generation.fetch_add(1, std::memory_order_release);
-  rte_hash_del_key(st->hash.load(std::memory_order_relaxed), &flow->key);
+  rte_hash_del_key_with_hash(st->hash.load(std::memory_order_relaxed), &flow->key,
+                             subtable_hash(st->words, st->n_words, flow->key));
   flow_by_id_.erase(flow->id);
   --st->count;
   defer_locked(Garbage::kActions, const_cast<ActionList*>(flow->actions.load(std::memory_order_relaxed)));
@@ -371,6 +396,7 @@ uint64_t MegaflowClassifier::lookup_batch(const FlowKey* const* keys, uint32_t n
 
   alignas(64) FlowKey masked[RTE_HASH_LOOKUP_BULK_MAX];
   const void* masked_ptrs[RTE_HASH_LOOKUP_BULK_MAX];
+  hash_sig_t sigs[RTE_HASH_LOOKUP_BULK_MAX];
   void* data[RTE_HASH_LOOKUP_BULK_MAX];
   uint8_t index[RTE_HASH_LOOKUP_BULK_MAX];
 
@@ -381,11 +407,17 @@ uint64_t MegaflowClassifier::lookup_batch(const FlowKey* const* keys, uint32_t n
     for (uint64_t bits = unmatched; bits; bits &= bits - 1) {
       uint32_t i = __builtin_ctzll(bits);
       flow_key_apply_mask(*keys[i], st->mask, masked[m]);
+      sigs[m] = subtable_hash(st->words, st->n_words, masked[m]);
       masked_ptrs[m] = &masked[m];
       index[m++] = static_cast<uint8_t>(i);
     }
     uint64_t hit_mask = 0;
-    rte_hash_lookup_bulk_data(st->hash.load(std::memory_order_acquire), masked_ptrs, m, &hit_mask, data);
+    rte_hash_lookup_with_hash_bulk_data(st->hash.load(std::memory_order_acquire), masked_ptrs, sigs, m,
+                                        &hit_mask, data);
+    // The megaflows of a big table are cold: start every cache miss before waiting on any.
+    for (uint64_t bits = hit_mask; bits; bits &= bits - 1) {
+      rte_prefetch0(&static_cast<Megaflow*>(data[__builtin_ctzll(bits)])->actions);
+    }
     uint64_t found = 0;
     for (uint64_t bits = hit_mask; bits; bits &= bits - 1) {
       uint32_t j = __builtin_ctzll(bits);

@@ -110,14 +110,25 @@ void PmdThread::process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n) {
 
   bump(counters_.rx_packets, n);
   parse_burst(pkts, n, in_port, keys, parse_counters_);
-  for (uint16_t i = 0; i < n; ++i) {
-    key_ptrs[i] = &keys[i];
-    hashes[i] = flow_key_hash(keys[i]);
-  }
+  for (uint16_t i = 0; i < n; ++i) key_ptrs[i] = &keys[i];
 
   const uint64_t all = (n == 64) ? ~0ull : ((1ull << n) - 1);
-  uint64_t hits = emc_.lookup_batch(key_ptrs, hashes, n, refs);
-  bump(counters_.emc_hits, __builtin_popcountll(hits));
+  const bool use_emc = !emc_bypass_ || (++emc_burst_seq_ % kEmcSampleEvery) == 0;
+  uint64_t hits = 0;
+  if (use_emc) {
+    for (uint16_t i = 0; i < n; ++i) hashes[i] = flow_key_hash(keys[i]);
+    hits = emc_.lookup_batch(key_ptrs, hashes, n, refs);
+    uint32_t h = __builtin_popcountll(hits);
+    bump(counters_.emc_hits, h);
+    emc_window_lookups_ += n;
+    emc_window_hits_ += h;
+    if (emc_window_lookups_ >= kEmcWindow) {
+      emc_bypass_ = emc_window_hits_ * 100 < emc_window_lookups_ * kEmcMinHitPercent;
+      emc_window_lookups_ = emc_window_hits_ = 0;
+    }
+  } else {
+    bump(counters_.emc_bypassed, n);
+  }
 
   uint64_t missed = all & ~hits;
   if (missed) {
@@ -137,12 +148,17 @@ void PmdThread::process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n) {
       uint32_t i = miss_index[j];
       if (found & (1ull << j)) {
         refs[i] = miss_refs[j];
-        emc_.maybe_insert(keys[i], hashes[i], miss_refs[j]);
+        if (use_emc) emc_.maybe_insert(keys[i], hashes[i], miss_refs[j]);
         hits |= 1ull << i;
       } else {
         punt(pkts[i], keys[i], UpcallReason::kMiss, 0);
       }
     }
+  }
+
+  // Action lists of a big table are cold: start their cache misses together.
+  for (uint64_t bits = hits; bits; bits &= bits - 1) {
+    rte_prefetch0(refs[__builtin_ctzll(bits)].flow->actions.load(std::memory_order_relaxed));
   }
 
   // Counters are added once per run of packets of the same flow, not once per packet.
@@ -234,7 +250,7 @@ void PmdThread::flush_upcalls() {
 void PmdThread::clear_counters() {
   for (Counter* c : {&counters_.busy_cycles, &counters_.idle_cycles, &counters_.iterations,
                      &counters_.rx_packets, &counters_.emc_hits, &counters_.megaflow_hits,
-                     &counters_.misses}) {
+                     &counters_.misses, &counters_.emc_bypassed}) {
     c->store(0, std::memory_order_relaxed);
   }
   clear_requested_.store(false, std::memory_order_release);
