@@ -300,7 +300,8 @@ TEST_F(ForwardingTest, GuestDisconnectsAndReconnectsDuringTraffic) {
   auto after = guest(p2).receive(64, 3000ms);
   sending = false;
   traffic.join();
-  EXPECT_EQ(after.size(), 64u) << "forwarding did not resume after the guest reconnected";
+  // receive() returns whole bursts, so it may hand back more than it was asked to wait for.
+  EXPECT_GE(after.size(), 64u) << "forwarding did not resume after the guest reconnected";
   EXPECT_GT(sent.load(), 0u);
   // What was sent toward the absent guest was dropped and counted, not leaked or queued.
   EXPECT_GT(dp_->counters()["drop.tx_full"], 0u);
