@@ -5,8 +5,6 @@
 #include <cstdio>
 #include <string>
 
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_memory.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
@@ -15,29 +13,17 @@ namespace sluice::dp {
 
 struct alignas(64) MegaflowClassifier::Subtable {
   FlowMask mask;
-  // The words the mask keeps; a masked key is zero elsewhere, so hashing only these words is
-  // a function of the masked key and costs a third of a full-key hash for typical masks.
-  uint8_t n_words = 0;
-  uint8_t words[FlowKey::kWords] = {};
-  std::atomic<rte_hash*> hash{nullptr};  // replaced (never mutated again) when it grows
+  MaskWords words;                           // the words the mask keeps
+  std::atomic<MegaflowIndex*> index{nullptr}; // replaced (never mutated again) when it grows
   // Writer-only.
   uint32_t capacity = 0;
   uint32_t count = 0;          // live megaflows
   uint64_t hits_at_rank = 0;   // hits when rank_subtables() last looked
   // Bumped by every PMD once per batch: a cache line of its own.
   alignas(64) std::atomic<uint64_t> hits{0};
+
+  IndexHash hash_of(const FlowKey& key) const { return index_hash(key, mask, words); }
 };
-
-namespace {
-
-inline uint32_t subtable_hash(const uint8_t* words, uint32_t n_words, const FlowKey& masked) {
-  const KeyWord* w = masked.words();
-  uint32_t h = 0;
-  for (uint32_t j = 0; j < n_words; ++j) h = rte_hash_crc_8byte(w[words[j]], h);
-  return h;
-}
-
-}  // namespace
 
 // Immutable once published; replaced as a whole.
 struct MegaflowClassifier::SubtableVec {
@@ -48,7 +34,6 @@ MegaflowClassifier::MegaflowClassifier(rte_rcu_qsbr* rcu, uint32_t max_flows,
                                        uint32_t initial_subtable_capacity)
     : rcu_(rcu),
       max_flows_(max_flows),
-      // rte_hash refuses fewer entries than one bucket holds.
       initial_capacity_(std::max<uint32_t>(initial_subtable_capacity, 16)),
       subtables_(new SubtableVec{}) {}
 
@@ -57,7 +42,7 @@ MegaflowClassifier::~MegaflowClassifier() {
   reclaim_locked(/*force=*/true);
   for (auto& [id, flow] : flow_by_id_) delete flow->actions.load(std::memory_order_relaxed);
   for (auto& [mask, st] : subtable_by_mask_) {
-    rte_hash_free(st->hash.load(std::memory_order_relaxed));
+    MegaflowIndex::destroy(st->index.load(std::memory_order_relaxed));
     delete st;
   }
   delete subtables_.load(std::memory_order_relaxed);
@@ -87,6 +72,7 @@ Result<Megaflow*> MegaflowClassifier::insert(const FlowKey& key, const FlowMask&
   flow->key = masked;
   flow->mask = mask;
   flow->actions.store(new ActionList(actions), std::memory_order_relaxed);
+  flow->single_output.store(single_output_of(actions), std::memory_order_relaxed);
   // A fresh generation, so that no reference taken under a previous life can validate.
   flow->generation.fetch_add(1, std::memory_order_relaxed);
   flow->id = next_id_++;
@@ -96,9 +82,9 @@ Result<Megaflow*> MegaflowClassifier::insert(const FlowKey& key, const FlowMask&
   flow->tcp_flags.store(0, std::memory_order_relaxed);
   flow->live.store(true, std::memory_order_relaxed);
 
-  // rte_hash publishes the data pointer with a release store: the fields above are visible
-  // to any reader that finds the key.
-  Status st_added = add_to_hash_locked(st, flow);
+  // The index publishes the pointer with a release store: the fields above are visible to
+  // any reader that finds it.
+  Status st_added = add_to_index_locked(st, flow);
   if (!st_added) {
     // Never published: no grace period needed.
     delete flow->actions.load(std::memory_order_relaxed);
@@ -120,6 +106,7 @@ Status MegaflowClassifier::modify(const FlowKey& key, const FlowMask& mask, cons
   Megaflow* flow = find_locked(masked, mask);
   if (!flow) return not_found("match: no megaflow with this key and mask");
   const ActionList* old = flow->actions.exchange(new ActionList(actions), std::memory_order_acq_rel);
+  flow->single_output.store(single_output_of(actions), std::memory_order_release);
   defer_locked(Garbage::kActions, const_cast<ActionList*>(old));
   return Status::ok();
 }
@@ -229,50 +216,23 @@ MegaflowClassifier::Subtable* MegaflowClassifier::find_subtable_locked(const Flo
 Megaflow* MegaflowClassifier::find_locked(const FlowKey& masked_key, const FlowMask& mask) const {
   Subtable* st = find_subtable_locked(mask);
   if (!st) return nullptr;
-  void* data = nullptr;
-  uint32_t sig = subtable_hash(st->words, st->n_words, masked_key);
-  if (rte_hash_lookup_with_hash_data(st->hash.load(std::memory_order_relaxed), &masked_key, sig, &data) < 0) {
-    return nullptr;
+  const MegaflowIndex* index = st->index.load(std::memory_order_relaxed);
+  IndexHash h = st->hash_of(masked_key);
+  const uint16_t sig = MegaflowIndex::signature(h);
+  for (const MegaflowIndex::Bucket* b : {index->bucket1(h), index->bucket2(h)}) {
+    Megaflow* f = MegaflowIndex::find_in(b, MegaflowIndex::match_slots(b, sig), masked_key, st->mask, st->words);
+    if (f) return f;
   }
-  return static_cast<Megaflow*>(data);
-}
-
-rte_hash* MegaflowClassifier::create_hash(uint32_t capacity) {
-  // rte_hash names are process-global and must be unique; they also name the hash's rings.
-  static std::atomic<uint32_t> seq{0};
-  char name[RTE_HASH_NAMESIZE];
-  snprintf(name, sizeof(name), "mf%u", seq.fetch_add(1, std::memory_order_relaxed));
-  rte_hash_parameters params{};
-  params.name = name;
-  params.entries = capacity;
-  params.key_len = sizeof(FlowKey);
-  params.hash_func = rte_hash_crc;
-  params.hash_func_init_val = 0;
-  params.socket_id = SOCKET_ID_ANY;
-  params.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
-  rte_hash* h = rte_hash_create(&params);
-  if (!h) return nullptr;
-  // Defer-queue mode: a deleted key slot is recycled only after every reader has reported
-  // a quiescent state, without blocking the writer.
-  rte_hash_rcu_config rcu_cfg{};
-  rcu_cfg.v = rcu_;
-  rcu_cfg.mode = RTE_HASH_QSBR_MODE_DQ;
-  if (rte_hash_rcu_qsbr_add(h, &rcu_cfg) != 0) {
-    rte_hash_free(h);
-    return nullptr;
-  }
-  return h;
+  return nullptr;
 }
 
 Result<MegaflowClassifier::Subtable*> MegaflowClassifier::add_subtable_locked(const FlowMask& mask) {
-  rte_hash* h = create_hash(initial_capacity_);
-  if (!h) return resource_exhausted("megaflows: cannot create a subtable hash");
+  MegaflowIndex* index = MegaflowIndex::create(initial_capacity_);
+  if (!index) return resource_exhausted("megaflows: cannot allocate a subtable index");
   auto* st = new Subtable;
   st->mask = mask;
-  for (uint32_t w = 0; w < FlowKey::kWords; ++w) {
-    if (mask.words()[w]) st->words[st->n_words++] = static_cast<uint8_t>(w);
-  }
-  st->hash.store(h, std::memory_order_relaxed);
+  st->words = MaskWords::of(mask);
+  st->index.store(index, std::memory_order_relaxed);
   st->capacity = initial_capacity_;
   subtable_by_mask_.emplace(mask, st);
   std::vector<Subtable*> items = subtables_.load(std::memory_order_relaxed)->items;
@@ -294,58 +254,47 @@ void MegaflowClassifier::publish_locked(std::vector<Subtable*> items) {
   defer_locked(Garbage::kSubtableVec, const_cast<SubtableVec*>(old));
 }
 
-Status MegaflowClassifier::add_to_hash_locked(Subtable* st, Megaflow* flow) {
+Status MegaflowClassifier::add_to_index_locked(Subtable* st, Megaflow* flow) {
+  IndexHash h = st->hash_of(flow->key);
   for (int attempt = 0; attempt < 4; ++attempt) {
-    int rc = rte_hash_add_key_with_hash_data(st->hash.load(std::memory_order_relaxed), &flow->key,
-                                             subtable_hash(st->words, st->n_words, flow->key), flow);
-    if (rc == 0) return Status::ok();
-    if (rc != -ENOSPC) return internal_error("megaflows: rte_hash_add_key_data failed: " + std::to_string(rc));
+    if (st->index.load(std::memory_order_relaxed)->insert(flow, h)) return Status::ok();
     Status grown = grow_locked(st);
     if (!grown) return grown;
   }
   return resource_exhausted("megaflows: subtable cannot take another entry");
 }
 
-// Rebuilds st's hash into a new one and publishes it. Doubles when at least half full;
-// otherwise the old one ran out of slots only because deleted ones wait for RCU, and a
-// same-size copy (which starts with all of its slots free) is enough.
+// Rebuilds st's index at twice the capacity (or more, if a copy does not fit) and publishes it.
+// Readers of the old index still find every flow in it until it is freed after a grace period.
 Status MegaflowClassifier::grow_locked(Subtable* st) {
-  rte_hash* old = st->hash.load(std::memory_order_relaxed);
-  uint32_t capacity = st->count >= st->capacity / 2 ? st->capacity * 2 : st->capacity;
+  MegaflowIndex* old = st->index.load(std::memory_order_relaxed);
+  uint32_t capacity = std::max(st->capacity * 2, st->count * 2);
   for (int attempt = 0; attempt < 3; ++attempt, capacity *= 2) {
-    rte_hash* h = create_hash(capacity);
-    if (!h) return resource_exhausted("megaflows: cannot grow a subtable to " + std::to_string(capacity));
+    MegaflowIndex* index = MegaflowIndex::create(capacity);
+    if (!index) return resource_exhausted("megaflows: cannot grow a subtable to " + std::to_string(capacity));
     bool copied = true;
-    const void* key;
-    void* data;
-    uint32_t next = 0;
-    while (rte_hash_iterate(old, &key, &data, &next) >= 0) {
-      uint32_t sig = subtable_hash(st->words, st->n_words, *static_cast<const FlowKey*>(key));
-      if (rte_hash_add_key_with_hash_data(h, key, sig, data) != 0) {
-        copied = false;
-        break;
-      }
-    }
+    old->for_each([&](Megaflow* f) { copied = copied && index->insert(f, st->hash_of(f->key)); });
     if (!copied) {
-      rte_hash_free(h);  // never published
+      MegaflowIndex::destroy(index);  // never published
       continue;
     }
-    st->hash.store(h, std::memory_order_release);
+    st->index.store(index, std::memory_order_release);
     st->capacity = capacity;
-    defer_locked(Garbage::kHash, old);
+    defer_locked(Garbage::kIndex, old);
     return Status::ok();
   }
   return resource_exhausted("megaflows: cannot rebuild a subtable");
 }
 
 void MegaflowClassifier::remove_locked(Megaflow* flow) {
+  // Every live flow's mask has a subtable; callers only pass live flows.
   Subtable* st = find_subtable_locked(flow->mask);
+  if (!st) return;
   // live first, then generation with release: a reader that sees the new generation also
   // sees live == false (see lookup_batch).
   flow->live.store(false, std::memory_order_relaxed);
   flow->generation.fetch_add(1, std::memory_order_release);
-  rte_hash_del_key_with_hash(st->hash.load(std::memory_order_relaxed), &flow->key,
-                             subtable_hash(st->words, st->n_words, flow->key));
+  st->index.load(std::memory_order_relaxed)->remove(flow, st->hash_of(flow->key));
   flow_by_id_.erase(flow->id);
   --st->count;
   defer_locked(Garbage::kActions, const_cast<ActionList*>(flow->actions.load(std::memory_order_relaxed)));
@@ -370,12 +319,12 @@ void MegaflowClassifier::reclaim_locked(bool force) {
       case Garbage::kMegaflow:
         pool_.release(static_cast<Megaflow*>(d.ptr));
         break;
-      case Garbage::kHash:
-        rte_hash_free(static_cast<rte_hash*>(d.ptr));
+      case Garbage::kIndex:
+        MegaflowIndex::destroy(static_cast<MegaflowIndex*>(d.ptr));
         break;
       case Garbage::kSubtable: {
         auto* st = static_cast<Subtable*>(d.ptr);
-        rte_hash_free(st->hash.load(std::memory_order_relaxed));
+        MegaflowIndex::destroy(st->index.load(std::memory_order_relaxed));
         delete st;
         break;
       }
@@ -389,45 +338,65 @@ void MegaflowClassifier::reclaim_locked(bool force) {
 
 // ---- readers ----
 
+// Per subtable, in three passes over the still-unmatched keys so that the cache misses of a
+// batch overlap: hash and prefetch both buckets; match signatures and prefetch the candidate
+// megaflows; compare keys and take references.
 uint64_t MegaflowClassifier::lookup_batch(const FlowKey* const* keys, uint32_t n, MegaflowRef* refs) const {
   if (n == 0) return 0;
   const uint64_t all = n >= 64 ? ~0ull : (1ull << n) - 1;
   for (uint32_t i = 0; i < n; ++i) refs[i] = MegaflowRef{};
 
-  alignas(64) FlowKey masked[RTE_HASH_LOOKUP_BULK_MAX];
-  const void* masked_ptrs[RTE_HASH_LOOKUP_BULK_MAX];
-  hash_sig_t sigs[RTE_HASH_LOOKUP_BULK_MAX];
-  void* data[RTE_HASH_LOOKUP_BULK_MAX];
-  uint8_t index[RTE_HASH_LOOKUP_BULK_MAX];
+  IndexHash hashes[64];
+  const MegaflowIndex::Bucket* bucket[64];
+  uint32_t slots[64];
 
   uint64_t unmatched = all;
   const SubtableVec* vec = subtables_.load(std::memory_order_acquire);
   for (Subtable* st : vec->items) {
-    uint32_t m = 0;
+    const MegaflowIndex* index = st->index.load(std::memory_order_acquire);
     for (uint64_t bits = unmatched; bits; bits &= bits - 1) {
       uint32_t i = __builtin_ctzll(bits);
-      flow_key_apply_mask(*keys[i], st->mask, masked[m]);
-      sigs[m] = subtable_hash(st->words, st->n_words, masked[m]);
-      masked_ptrs[m] = &masked[m];
-      index[m++] = static_cast<uint8_t>(i);
+      hashes[i] = st->hash_of(*keys[i]);
+      rte_prefetch0(index->bucket1(hashes[i]));
+      rte_prefetch0(index->bucket2(hashes[i]));
     }
-    uint64_t hit_mask = 0;
-    rte_hash_lookup_with_hash_bulk_data(st->hash.load(std::memory_order_acquire), masked_ptrs, sigs, m,
-                                        &hit_mask, data);
-    // The megaflows of a big table are cold: start every cache miss before waiting on any.
-    for (uint64_t bits = hit_mask; bits; bits &= bits - 1) {
-      rte_prefetch0(&static_cast<Megaflow*>(data[__builtin_ctzll(bits)])->actions);
+    uint64_t candidates = 0;
+    for (uint64_t bits = unmatched; bits; bits &= bits - 1) {
+      uint32_t i = __builtin_ctzll(bits);
+      const uint16_t sig = MegaflowIndex::signature(hashes[i]);
+      const MegaflowIndex::Bucket* b = index->bucket1(hashes[i]);
+      uint32_t s = MegaflowIndex::match_slots(b, sig);
+      if (!s) {
+        b = index->bucket2(hashes[i]);
+        s = MegaflowIndex::match_slots(b, sig);
+        if (!s) continue;
+      }
+      bucket[i] = b;
+      slots[i] = s;
+      candidates |= 1ull << i;
+      const Megaflow* f = b->flow[__builtin_ctz(s)].load(std::memory_order_relaxed);
+      if (f) {
+        rte_prefetch0(f);
+        rte_prefetch0(&f->key);
+      }
     }
     uint64_t found = 0;
-    for (uint64_t bits = hit_mask; bits; bits &= bits - 1) {
-      uint32_t j = __builtin_ctzll(bits);
-      auto* flow = static_cast<Megaflow*>(data[j]);
+    for (uint64_t bits = candidates; bits; bits &= bits - 1) {
+      uint32_t i = __builtin_ctzll(bits);
+      Megaflow* flow = MegaflowIndex::find_in(bucket[i], slots[i], *keys[i], st->mask, st->words);
+      if (!flow && bucket[i] == index->bucket1(hashes[i])) {
+        // A signature collision in the first bucket: the flow may still be in the second.
+        const MegaflowIndex::Bucket* b2 = index->bucket2(hashes[i]);
+        flow = MegaflowIndex::find_in(b2, MegaflowIndex::match_slots(b2, MegaflowIndex::signature(hashes[i])),
+                                      *keys[i], st->mask, st->words);
+      }
+      if (!flow) continue;
       // Generation before live: if this reads a removal's bumped generation, the acquire
       // makes its live == false visible, so no reference to a dead flow validates.
       uint32_t generation = flow->generation.load(std::memory_order_acquire);
       if (!flow->live.load(std::memory_order_relaxed)) continue;
-      refs[index[j]] = MegaflowRef{flow, generation};
-      unmatched &= ~(1ull << index[j]);
+      refs[i] = MegaflowRef{flow, generation};
+      unmatched &= ~(1ull << i);
       ++found;
     }
     if (found) st->hits.fetch_add(found, std::memory_order_relaxed);

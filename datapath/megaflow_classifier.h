@@ -1,26 +1,24 @@
 // MegaflowClassifier: the shared second cache tier, a tuple space search over megaflows.
 //
 // Design
-// - One subtable per distinct mask. A subtable is an rte_hash keyed by the masked FlowKey
-//   (96 bytes) whose data is the Megaflow*. A lookup masks the packet's key with each
-//   subtable's mask in turn and probes that hash, so the cost is one hash probe per mask,
-//   independent of the number of megaflows (OVS dpcls without the staged/prefix tricks).
+// - One subtable per distinct mask. A subtable's MegaflowIndex (megaflow_index.h) maps the
+//   key restricted to the mask's significant words to the Megaflow*. A lookup probes each
+//   subtable in turn, so the cost is one probe per mask, independent of the number of
+//   megaflows (OVS dpcls; the staged/prefix tricks belong to the rule tables upstream).
 // - Subtables are visited in rank order: the writer periodically sorts them by the hits they
 //   took since the previous ranking, so the common case stops after the first probe.
 // - Megaflows never overlap in normal use (the slow path builds disjoint masks); if several
 //   match anyway, the first subtable in rank order wins.
-// - rte_hash has a fixed capacity. A full subtable is rebuilt into a hash twice the size
-//   (or the same size when it is mostly empty slots awaiting RCU), then published.
+// - An index has a fixed size. When both candidate buckets of a new flow are full, the
+//   subtable's index is rebuilt at twice the size, then published.
 //
 // Thread safety
 // - Readers (PMD threads) call lookup_batch()/lookup() lock-free, between two RCU quiescent
-//   reports on the rte_rcu_qsbr given at construction. The hashes are created with
-//   RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF and attached to that RCU variable (defer-queue
-//   mode), so a deleted key slot is only reused once every reader has moved on.
+//   reports on the rte_rcu_qsbr given at construction.
 // - Writers (any thread) are serialized by an internal mutex. They publish with release
 //   stores: the subtable array (an immutable copy-on-write vector behind an atomic pointer),
-//   each subtable's current rte_hash, and each megaflow's action list.
-// - Nothing a reader may hold is freed at once: replaced arrays, replaced hashes, removed
+//   each subtable's current index and its slots, and each megaflow's action list.
+// - Nothing a reader may hold is freed at once: replaced arrays, replaced indexes, removed
 //   subtables, old action lists and removed megaflows go to a deferred list, tagged with an
 //   rte_rcu_qsbr_start() token, and are freed by reclaim() once that token has been passed
 //   by every reader. Megaflows go back to a type-stable pool (megaflow_pool.h), never to the
@@ -44,10 +42,10 @@
 #include "datapath/actions.h"
 #include "datapath/flow_key.h"
 #include "datapath/megaflow.h"
+#include "datapath/megaflow_index.h"
 #include "datapath/megaflow_pool.h"
 #include "datapath/status.h"
 
-struct rte_hash;
 struct rte_rcu_qsbr;
 
 namespace sluice::dp {
@@ -100,7 +98,7 @@ class MegaflowClassifier {
   struct Subtable;
   struct SubtableVec;
   // What a deferred free releases.
-  enum class Garbage : uint8_t { kActions, kMegaflow, kHash, kSubtable, kSubtableVec };
+  enum class Garbage : uint8_t { kActions, kMegaflow, kIndex, kSubtable, kSubtableVec };
   struct Deferred {
     uint64_t token;  // rte_rcu_qsbr_start() when the object was unpublished
     Garbage kind;
@@ -115,9 +113,8 @@ class MegaflowClassifier {
   Result<Subtable*> add_subtable_locked(const FlowMask& mask);
   void remove_subtable_locked(Subtable* st);
   void publish_locked(std::vector<Subtable*> items);
-  Status add_to_hash_locked(Subtable* st, Megaflow* flow);
+  Status add_to_index_locked(Subtable* st, Megaflow* flow);
   Status grow_locked(Subtable* st);
-  rte_hash* create_hash(uint32_t capacity);
   void remove_locked(Megaflow* flow);
   void defer_locked(Garbage kind, void* ptr);
   void reclaim_locked(bool force);

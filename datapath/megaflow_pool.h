@@ -11,7 +11,6 @@
 #pragma once
 
 #include <cstddef>
-#include <memory>
 #include <vector>
 
 #include "datapath/megaflow.h"
@@ -20,9 +19,15 @@ namespace sluice::dp {
 
 class MegaflowPool {
  public:
-  // Objects per chunk: 256 x 256 B = 64 KiB, small enough for tiny tables, few enough
-  // allocations for large ones.
+  // Objects per chunk: 256 x 320 B = 80 KiB, small enough for tiny tables, few enough
+  // allocations for large ones. Chunks come from rte_malloc (hugepages: a million megaflows
+  // would otherwise cost a TLB miss per hit), or from the system heap when it is exhausted.
   static constexpr size_t kChunkSize = 256;
+
+  MegaflowPool() = default;
+  ~MegaflowPool();
+  MegaflowPool(const MegaflowPool&) = delete;
+  MegaflowPool& operator=(const MegaflowPool&) = delete;
 
   // A megaflow that no reader can still be using (fresh, or released after a grace period).
   // Its fields still hold whatever the previous user left; the caller reinitializes them.
@@ -33,7 +38,11 @@ class MegaflowPool {
   size_t free_count() const { return free_.size(); }
 
  private:
-  std::vector<std::unique_ptr<Megaflow[]>> chunks_;
+  struct Chunk {
+    Megaflow* flows;
+    bool from_rte;  // rte_malloc, else operator new[]
+  };
+  std::vector<Chunk> chunks_;
   std::vector<Megaflow*> free_;
 };
 

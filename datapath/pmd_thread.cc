@@ -156,11 +156,6 @@ void PmdThread::process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n) {
     }
   }
 
-  // Action lists of a big table are cold: start their cache misses together.
-  for (uint64_t bits = hits; bits; bits &= bits - 1) {
-    rte_prefetch0(refs[__builtin_ctzll(bits)].flow->actions.load(std::memory_order_relaxed));
-  }
-
   // Counters are added once per run of packets of the same flow, not once per packet.
   Megaflow* run_flow = nullptr;
   uint64_t run_pkts = 0, run_bytes = 0;
@@ -179,10 +174,13 @@ void PmdThread::process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n) {
     run_bytes += m->pkt_len;
     run_flags |= rte_be_to_cpu_16(keys[i].tcp_flags);
 
+    uint32_t out = flow->single_output.load(std::memory_order_acquire);
+    if (out != kNoSingleOutput) {
+      tx_enqueue(out, m);  // the common case, without the executor or the action list
+      continue;
+    }
     const ActionList* actions = flow->actions.load(std::memory_order_acquire);
-    if (actions->count == 1 && actions->items[0].type == ActionType::kOutput) {
-      tx_enqueue(actions->items[0].port_no, m);  // the common case, without the executor
-    } else if (actions->count == 0) {
+    if (actions->count == 0) {
       bump(counters_.action_drop);
       rte_pktmbuf_free(m);
     } else {
