@@ -13,10 +13,8 @@ namespace {
 
 FlowStats stats_of(const Megaflow& f) {
   FlowStats s;
-  s.packets = f.packets.load(std::memory_order_relaxed);
-  s.bytes = f.bytes.load(std::memory_order_relaxed);
-  s.tcp_flags = f.tcp_flags.load(std::memory_order_relaxed);
-  uint64_t used = f.used_tsc.load(std::memory_order_relaxed);
+  uint64_t used = 0;
+  f.read_counters(s.packets, s.bytes, used, s.tcp_flags);
   if (used != 0) {
     uint64_t now = rte_rdtsc();
     s.used_ms_ago = now > used ? static_cast<int64_t>((now - used) * 1000 / rte_get_tsc_hz()) : 0;

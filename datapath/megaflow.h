@@ -7,9 +7,12 @@
 //   a Megaflow, and detects reuse by comparing `generation` (bumped on every removal).
 // - key, mask and id are written before publication and never change while live.
 // - actions is swapped atomically by a modify; the old list is freed after a grace period.
-// - Counters are bumped by PMD threads with relaxed atomics, once per batch per flow.
+// - Counters are bumped by PMD threads once per run of packets of a flow in a batch: PMDs
+//   0..2 into their own slot with plain relaxed stores, further PMDs into a shared slot with
+//   atomic adds.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -22,9 +25,42 @@ namespace sluice::dp {
 
 inline constexpr uint32_t kNoSingleOutput = UINT32_MAX;
 
+// Hit counters of one megaflow as seen by one writer (or by a group of PMDs, see Megaflow).
+struct FlowCounters {
+  std::atomic<uint64_t> packets{0};
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<uint64_t> used_tsc{0};   // rte_rdtsc() of the last hit, 0 = never
+  std::atomic<uint16_t> tcp_flags{0};  // OR of TCP flags seen
+
+  void reset() {
+    packets.store(0, std::memory_order_relaxed);
+    bytes.store(0, std::memory_order_relaxed);
+    used_tsc.store(0, std::memory_order_relaxed);
+    tcp_flags.store(0, std::memory_order_relaxed);
+  }
+  // The only writer of these counters: plain loads and stores, no locked instruction.
+  void add_exclusive(uint64_t pkts, uint64_t byte_count, uint64_t now_tsc, uint16_t flags) {
+    packets.store(packets.load(std::memory_order_relaxed) + pkts, std::memory_order_relaxed);
+    bytes.store(bytes.load(std::memory_order_relaxed) + byte_count, std::memory_order_relaxed);
+    used_tsc.store(now_tsc, std::memory_order_relaxed);
+    if (flags) tcp_flags.store(tcp_flags.load(std::memory_order_relaxed) | flags, std::memory_order_relaxed);
+  }
+  void add_shared(uint64_t pkts, uint64_t byte_count, uint64_t now_tsc, uint16_t flags) {
+    packets.fetch_add(pkts, std::memory_order_relaxed);
+    bytes.fetch_add(byte_count, std::memory_order_relaxed);
+    used_tsc.store(now_tsc, std::memory_order_relaxed);
+    if (flags) tcp_flags.fetch_or(flags, std::memory_order_relaxed);
+  }
+};
+
 // Layout: the first cache line holds everything a PMD touches on a hit besides the key words
-// it compares (next line), so a hit in a big table costs the index bucket plus two lines.
+// it compares (next line), including PMD 0's counters, so with one PMD a hit in a big table
+// costs the index bucket plus two lines and no locked instruction.
 struct alignas(64) Megaflow {
+  // PMDs 0..kExclusiveCounters-1 each own a counter slot (plain stores); the others share the
+  // last slot with atomic adds. A reader sums the slots.
+  static constexpr unsigned kExclusiveCounters = 3;
+
   std::atomic<const ActionList*> actions{nullptr};
   std::atomic<uint32_t> generation{0};
   std::atomic<bool> live{false};
@@ -32,20 +68,37 @@ struct alignas(64) Megaflow {
   // executor and without touching the action list); kNoSingleOutput otherwise. Stored after
   // actions on a modify, so a reader that sees kNoSingleOutput also sees the new list.
   std::atomic<uint32_t> single_output{kNoSingleOutput};
-  std::atomic<uint64_t> packets{0};
-  std::atomic<uint64_t> bytes{0};
-  std::atomic<uint64_t> used_tsc{0};  // rte_rdtsc() of the last hit, 0 = never
-  std::atomic<uint16_t> tcp_flags{0}; // OR of TCP flags seen
+  FlowCounters counters0;  // PMD 0
 
   FlowKey key;   // already masked
   FlowMask mask;
   uint64_t id = 0;  // unique for the lifetime of the datapath; never reused
+  FlowCounters counters_more[kExclusiveCounters];  // PMDs 1, 2; then every other PMD
 
-  void count(uint64_t pkts, uint64_t byte_count, uint64_t now_tsc, uint16_t flags) {
-    packets.fetch_add(pkts, std::memory_order_relaxed);
-    bytes.fetch_add(byte_count, std::memory_order_relaxed);
-    used_tsc.store(now_tsc, std::memory_order_relaxed);
-    if (flags) tcp_flags.fetch_or(flags, std::memory_order_relaxed);
+  FlowCounters& counters_of(unsigned pmd) { return pmd == 0 ? counters0 : counters_more[std::min(pmd, kExclusiveCounters) - 1]; }
+  void count(unsigned pmd, uint64_t pkts, uint64_t byte_count, uint64_t now_tsc, uint16_t flags) {
+    if (pmd < kExclusiveCounters) {
+      counters_of(pmd).add_exclusive(pkts, byte_count, now_tsc, flags);
+    } else {
+      counters_of(pmd).add_shared(pkts, byte_count, now_tsc, flags);
+    }
+  }
+  void reset_counters() {
+    counters0.reset();
+    for (FlowCounters& c : counters_more) c.reset();
+  }
+  // Sum over every slot; used = the latest.
+  void read_counters(uint64_t& pkts, uint64_t& byte_count, uint64_t& used, uint16_t& flags) const {
+    pkts = byte_count = used = 0;
+    flags = 0;
+    auto add = [&](const FlowCounters& c) {
+      pkts += c.packets.load(std::memory_order_relaxed);
+      byte_count += c.bytes.load(std::memory_order_relaxed);
+      used = std::max(used, c.used_tsc.load(std::memory_order_relaxed));
+      flags |= c.tcp_flags.load(std::memory_order_relaxed);
+    };
+    add(counters0);
+    for (const FlowCounters& c : counters_more) add(c);
   }
 };
 static_assert(offsetof(Megaflow, key) == 64, "the hot fields must fit the first cache line");

@@ -76,10 +76,7 @@ Result<Megaflow*> MegaflowClassifier::insert(const FlowKey& key, const FlowMask&
   // A fresh generation, so that no reference taken under a previous life can validate.
   flow->generation.fetch_add(1, std::memory_order_relaxed);
   flow->id = next_id_++;
-  flow->packets.store(0, std::memory_order_relaxed);
-  flow->bytes.store(0, std::memory_order_relaxed);
-  flow->used_tsc.store(0, std::memory_order_relaxed);
-  flow->tcp_flags.store(0, std::memory_order_relaxed);
+  flow->reset_counters();
   flow->live.store(true, std::memory_order_relaxed);
 
   // The index publishes the pointer with a release store: the fields above are visible to
@@ -358,7 +355,6 @@ uint64_t MegaflowClassifier::lookup_batch(const FlowKey* const* keys, uint32_t n
       uint32_t i = __builtin_ctzll(bits);
       hashes[i] = st->hash_of(*keys[i]);
       rte_prefetch0(index->bucket1(hashes[i]));
-      rte_prefetch0(index->bucket2(hashes[i]));
     }
     uint64_t candidates = 0;
     for (uint64_t bits = unmatched; bits; bits &= bits - 1) {
@@ -367,6 +363,7 @@ uint64_t MegaflowClassifier::lookup_batch(const FlowKey* const* keys, uint32_t n
       const MegaflowIndex::Bucket* b = index->bucket1(hashes[i]);
       uint32_t s = MegaflowIndex::match_slots(b, sig);
       if (!s) {
+        if (!MegaflowIndex::overflowed(b)) continue;
         b = index->bucket2(hashes[i]);
         s = MegaflowIndex::match_slots(b, sig);
         if (!s) continue;
@@ -384,7 +381,7 @@ uint64_t MegaflowClassifier::lookup_batch(const FlowKey* const* keys, uint32_t n
     for (uint64_t bits = candidates; bits; bits &= bits - 1) {
       uint32_t i = __builtin_ctzll(bits);
       Megaflow* flow = MegaflowIndex::find_in(bucket[i], slots[i], *keys[i], st->mask, st->words);
-      if (!flow && bucket[i] == index->bucket1(hashes[i])) {
+      if (!flow && bucket[i] == index->bucket1(hashes[i]) && MegaflowIndex::overflowed(bucket[i])) {
         // A signature collision in the first bucket: the flow may still be in the second.
         const MegaflowIndex::Bucket* b2 = index->bucket2(hashes[i]);
         flow = MegaflowIndex::find_in(b2, MegaflowIndex::match_slots(b2, MegaflowIndex::signature(hashes[i])),

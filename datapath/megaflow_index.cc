@@ -33,15 +33,21 @@ void MegaflowIndex::destroy(MegaflowIndex* index) {
 
 bool MegaflowIndex::insert(Megaflow* flow, IndexHash h) {
   const uint16_t sig = signature(h);
-  for (Bucket* b : {&buckets_[h.h1 & mask_], &buckets_[h.h2 & mask_]}) {
+  Bucket* first = &buckets_[h.h1 & mask_];
+  Bucket* second = &buckets_[h.h2 & mask_];
+  auto put = [&](Bucket* b) {
     for (uint32_t s = 0; s < kSlots; ++s) {
       if (b->flow[s].load(std::memory_order_relaxed) != nullptr) continue;
       b->sig[s].store(sig, std::memory_order_relaxed);
       b->flow[s].store(flow, std::memory_order_release);
       return true;
     }
-  }
-  return false;
+    return false;
+  };
+  if (put(first)) return true;
+  if (first == second) return false;
+  first->overflowed.store(1, std::memory_order_release);
+  return put(second);
 }
 
 bool MegaflowIndex::remove(const Megaflow* flow, IndexHash h) {

@@ -10,7 +10,9 @@
 // - A bucket is one cache line: 6 slots of (16-bit signature, Megaflow*). A key may live in
 //   either of two buckets (two independent CRC32C hashes). Inserts never move entries (no
 //   cuckoo kicks), so a reader can never miss an entry that stays put; when both buckets are
-//   full the owner rebuilds the index at twice the size and publishes it.
+//   full the owner rebuilds the index at twice the size and publishes it. A key goes to its
+//   second bucket only when the first is full, and marks the first as overflowed, so a miss
+//   reads one bucket unless that bucket ever overflowed.
 // - Memory comes from rte_malloc (hugepages in production: fewer TLB misses at 1M flows).
 //
 // Thread safety
@@ -82,7 +84,10 @@ class MegaflowIndex {
 
   struct alignas(64) Bucket {
     std::atomic<uint16_t> sig[kSlots];
-    uint16_t reserved_[8 - kSlots];
+    // Set (until the next rebuild) once a key whose first bucket is this one had to go to its
+    // second bucket: a lookup that misses here reads the second bucket only then.
+    std::atomic<uint16_t> overflowed;
+    uint16_t reserved_;
     std::atomic<Megaflow*> flow[kSlots];
   };
   static_assert(sizeof(Bucket) == 64);
@@ -121,6 +126,8 @@ class MegaflowIndex {
     }
     return bits;
   }
+
+  static bool overflowed(const Bucket* b) { return b->overflowed.load(std::memory_order_acquire) != 0; }
 
   // The flow in b whose key matches (key & mask), from the candidate slots; nullptr if none.
   static Megaflow* find_in(const Bucket* b, uint32_t slots, const FlowKey& key, const FlowMask& mask,

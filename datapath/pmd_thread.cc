@@ -165,7 +165,7 @@ void PmdThread::process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n) {
     rte_mbuf* m = pkts[i];
     Megaflow* flow = refs[i].flow;
     if (flow != run_flow) {
-      if (run_flow) run_flow->count(run_pkts, run_bytes, now_tsc_, run_flags);
+      if (run_flow) run_flow->count(index_, run_pkts, run_bytes, now_tsc_, run_flags);
       run_flow = flow;
       run_pkts = run_bytes = 0;
       run_flags = 0;
@@ -188,7 +188,7 @@ void PmdThread::process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n) {
       execute_actions(m, *actions, sink, m->pool, action_counters_);
     }
   }
-  if (run_flow) run_flow->count(run_pkts, run_bytes, now_tsc_, run_flags);
+  if (run_flow) run_flow->count(index_, run_pkts, run_bytes, now_tsc_, run_flags);
 }
 
 void PmdThread::tx_enqueue(uint32_t port_no, rte_mbuf* m) {
