@@ -77,6 +77,13 @@ std::vector<FlowEntry> Datapath::flow_dump() const {
   return out;
 }
 
+std::vector<FlowStatsEntry> Datapath::flow_stats_dump() const {
+  std::vector<FlowStatsEntry> out;
+  out.reserve(classifier_->size());
+  classifier_->for_each([&out](const Megaflow& f) { out.push_back({f.id, f.key, f.mask, stats_of(f)}); });
+  return out;
+}
+
 void Datapath::flow_flush() { classifier_->flush(); }
 
 size_t Datapath::flow_count() const { return classifier_->size(); }

@@ -40,7 +40,7 @@ MegaflowClassifier::MegaflowClassifier(rte_rcu_qsbr* rcu, uint32_t max_flows,
 MegaflowClassifier::~MegaflowClassifier() {
   std::lock_guard lock(mutex_);
   reclaim_locked(/*force=*/true);
-  for (auto& [id, flow] : flow_by_id_) delete flow->actions.load(std::memory_order_relaxed);
+  // The action lists still in use are freed by lists_'s destructor.
   for (auto& [mask, st] : subtable_by_mask_) {
     MegaflowIndex::destroy(st->index.load(std::memory_order_relaxed));
     delete st;
@@ -62,16 +62,21 @@ Result<Megaflow*> MegaflowClassifier::insert(const FlowKey& key, const FlowMask&
 
   Subtable* st = find_subtable_locked(mask);
   if (st && find_locked(masked, mask)) return already_exists("match: a megaflow with this key and mask exists");
+  const ActionList* shared = lists_.acquire(actions);
+  if (!shared) return resource_exhausted("actions: cannot allocate an action list");
   if (!st) {
     auto added = add_subtable_locked(mask);
-    if (!added) return added.status();
+    if (!added) {
+      release_unpublished_locked(shared);
+      return added.status();
+    }
     st = added.value();
   }
 
   Megaflow* flow = pool_.acquire();
   flow->key = masked;
   flow->mask = mask;
-  flow->actions.store(new ActionList(actions), std::memory_order_relaxed);
+  flow->actions.store(shared, std::memory_order_relaxed);
   flow->single_output.store(single_output_of(actions), std::memory_order_relaxed);
   // A fresh generation, so that no reference taken under a previous life can validate.
   flow->generation.fetch_add(1, std::memory_order_relaxed);
@@ -84,7 +89,7 @@ Result<Megaflow*> MegaflowClassifier::insert(const FlowKey& key, const FlowMask&
   Status st_added = add_to_index_locked(st, flow);
   if (!st_added) {
     // Never published: no grace period needed.
-    delete flow->actions.load(std::memory_order_relaxed);
+    release_unpublished_locked(shared);
     flow->live.store(false, std::memory_order_relaxed);
     pool_.release(flow);
     if (st->count == 0) remove_subtable_locked(st);
@@ -102,9 +107,11 @@ Status MegaflowClassifier::modify(const FlowKey& key, const FlowMask& mask, cons
   flow_key_apply_mask(key, mask, masked);
   Megaflow* flow = find_locked(masked, mask);
   if (!flow) return not_found("match: no megaflow with this key and mask");
-  const ActionList* old = flow->actions.exchange(new ActionList(actions), std::memory_order_acq_rel);
+  const ActionList* shared = lists_.acquire(actions);
+  if (!shared) return resource_exhausted("actions: cannot allocate an action list");
+  const ActionList* old = flow->actions.exchange(shared, std::memory_order_acq_rel);
   flow->single_output.store(single_output_of(actions), std::memory_order_release);
-  defer_locked(Garbage::kActions, const_cast<ActionList*>(old));
+  release_locked(old);
   return Status::ok();
 }
 
@@ -196,6 +203,11 @@ void MegaflowClassifier::reclaim() {
 size_t MegaflowClassifier::pending_reclaims() const {
   std::lock_guard lock(mutex_);
   return deferred_.size();
+}
+
+size_t MegaflowClassifier::action_lists() const {
+  std::lock_guard lock(mutex_);
+  return lists_.size();
 }
 
 size_t MegaflowClassifier::pool_allocated() const {
@@ -294,9 +306,19 @@ void MegaflowClassifier::remove_locked(Megaflow* flow) {
   st->index.load(std::memory_order_relaxed)->remove(flow, st->hash_of(flow->key));
   flow_by_id_.erase(flow->id);
   --st->count;
-  defer_locked(Garbage::kActions, const_cast<ActionList*>(flow->actions.load(std::memory_order_relaxed)));
+  release_locked(flow->actions.load(std::memory_order_relaxed));
   defer_locked(Garbage::kMegaflow, flow);
   if (st->count == 0) remove_subtable_locked(st);
+}
+
+void MegaflowClassifier::release_locked(const ActionList* actions) {
+  // Other megaflows may share the list; the last one out frees it after a grace period.
+  if (ActionList* last = lists_.release(actions)) defer_locked(Garbage::kActions, last);
+}
+
+void MegaflowClassifier::release_unpublished_locked(const ActionList* actions) {
+  // A list that reaches zero here was created for a megaflow that no reader ever saw.
+  if (ActionList* last = lists_.release(actions)) lists_.retire(last);
 }
 
 void MegaflowClassifier::defer_locked(Garbage kind, void* ptr) {
@@ -311,7 +333,7 @@ void MegaflowClassifier::reclaim_locked(bool force) {
     if (!force && rte_rcu_qsbr_check(rcu_, d.token, false) != 1) break;
     switch (d.kind) {
       case Garbage::kActions:
-        delete static_cast<ActionList*>(d.ptr);
+        lists_.retire(static_cast<ActionList*>(d.ptr));
         break;
       case Garbage::kMegaflow:
         pool_.release(static_cast<Megaflow*>(d.ptr));

@@ -1,14 +1,16 @@
-// vswitchd: hosts the datapath. Until ovsdb_lite and the rule tables exist, it is configured
-// from the command line (see --help) and resolves misses with HubHandler.
+// vswitchd: hosts the datapath and one bridge's rule tables (ofproto). Until ovsdb_lite exists
+// it is configured from the command line (see --help).
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "datapath/datapath.h"
 #include "datapath/eal.h"
 #include "datapath/flow_text.h"
-#include "vswitchd/hub_handler.h"
+#include "vswitchd/ofproto/ofproto.h"
+#include "vswitchd/ofproto/rule_text.h"
 #include "vswitchd/options.h"
 #include "vswitchd/stats_report.h"
 
@@ -22,25 +24,57 @@ void on_signal(int sig) {
   else g_stop = 1;
 }
 
-sluice::Status load_flows(sluice::dp::Datapath& dp, const std::string& path) {
+// --rules FILE: the file's rules replace the default NORMAL rule, in one atomic batch.
+sluice::Status load_rules(sluice::ofp::Ofproto& ofproto, const std::string& path) {
   std::ifstream in(path);
-  if (!in) return sluice::invalid_argument("--flows: cannot open '" + path + "'");
-  std::vector<sluice::dp::FlowPut> puts;
-  std::string line;
-  for (int line_no = 1; std::getline(in, line); ++line_no) {
-    if (line.empty() || line[0] == '#') continue;
-    auto spec = sluice::dp::parse_megaflow(line);
-    if (!spec) {
-      return sluice::invalid_argument(path + ":" + std::to_string(line_no) + ": " + spec.status().message());
-    }
-    puts.push_back({spec->key, spec->mask, spec->actions, sluice::dp::FlowPutMode::kCreate});
-  }
-  auto results = dp.flow_put_batch(puts);
-  for (size_t i = 0; i < results.size(); ++i) {
-    if (!results[i]) return sluice::invalid_argument(path + ": flow " + std::to_string(i + 1) + ": " + results[i].message());
-  }
-  std::printf("vswitchd: installed %zu megaflows from %s\n", puts.size(), path.c_str());
+  if (!in) return sluice::invalid_argument("--rules: cannot open '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto specs = sluice::ofp::parse_rules(text.str());
+  if (!specs) return sluice::invalid_argument(path + ": " + specs.status().message());
+  std::vector<sluice::ofp::FlowMod> mods;
+  mods.reserve(specs->size() + 1);
+  sluice::ofp::FlowMod del;
+  del.command = sluice::ofp::FlowModCommand::kDelete;
+  del.spec.table_id = sluice::ofp::kAllTables;
+  mods.push_back(del);
+  for (auto& spec : *specs) mods.push_back(sluice::ofp::FlowMod{sluice::ofp::FlowModCommand::kAdd, std::move(spec)});
+  auto t0 = std::chrono::steady_clock::now();
+  auto done = ofproto.flow_mod(mods);
+  if (!done) return sluice::invalid_argument(path + ": " + done.status().message());
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("vswitchd: installed %zu rules from %s in %.3f s\n", specs->size(), path.c_str(), secs);
   return sluice::Status::ok();
+}
+
+// --trace: the pipeline offline (no EAL, no datapath), for operators debugging a drop.
+int trace(const sluice::vswitchd::Options& opts) {
+  using namespace sluice;
+  auto packet = dp::parse_match(opts.trace_packet);
+  if (!packet) {
+    std::fprintf(stderr, "vswitchd: --trace: %s\n", packet.status().message().c_str());
+    return 2;
+  }
+  ofp::Ofproto ofproto(nullptr, opts.ofproto);
+  std::vector<ofp::BridgePort> ports;
+  for (size_t i = 0; i < opts.ports.size(); ++i) {
+    ofp::BridgePort bp;
+    bp.port_no = static_cast<uint32_t>(i + 1);
+    if (opts.port_vlans[i].tag >= 0) {
+      bp.vlan_mode = ofp::VlanMode::kAccess;
+      bp.tag = static_cast<uint16_t>(opts.port_vlans[i].tag);
+    }
+    bp.trunks = opts.port_vlans[i].trunks;
+    ports.push_back(bp);
+  }
+  Status st = ofproto.set_ports(ports);
+  if (st && !opts.rules_file.empty()) st = load_rules(ofproto, opts.rules_file);
+  if (!st) {
+    std::fprintf(stderr, "vswitchd: %s\n", st.message().c_str());
+    return 1;
+  }
+  for (const std::string& line : ofproto.trace(packet->first)) std::printf("%s\n", line.c_str());
+  return 0;
 }
 
 }  // namespace
@@ -56,6 +90,7 @@ int main(int argc, char** argv) {
     std::fputs(vswitchd::usage(), stdout);
     return 0;
   }
+  if (!opts->trace_packet.empty()) return trace(*opts);
   Status st = dp::eal_init(opts->eal);
   if (!st) {
     std::fprintf(stderr, "vswitchd: %s\n", st.message().c_str());
@@ -70,17 +105,36 @@ int main(int argc, char** argv) {
       return 1;
     }
     dp::Datapath& dp = *datapath.value();
-    for (const dp::PortConfig& pc : opts->ports) {
+    ofp::Ofproto ofproto(&dp, opts->ofproto);
+    std::vector<ofp::BridgePort> bridge_ports;
+    for (size_t i = 0; i < opts->ports.size(); ++i) {
+      const dp::PortConfig& pc = opts->ports[i];
       auto port_no = dp.port_add(pc);
       if (!port_no) {
         std::fprintf(stderr, "vswitchd: port %s: %s\n", pc.name.c_str(), port_no.status().message().c_str());
         rc = 1;
         break;
       }
+      ofp::BridgePort bp;
+      bp.port_no = *port_no;
+      const vswitchd::PortVlan& vlan = opts->port_vlans[i];
+      if (vlan.tag >= 0) {
+        bp.vlan_mode = ofp::VlanMode::kAccess;
+        bp.tag = static_cast<uint16_t>(vlan.tag);
+      }
+      bp.trunks = vlan.trunks;
+      bridge_ports.push_back(bp);
       std::printf("vswitchd: port %u: %s (%s)\n", *port_no, pc.name.c_str(), dp::port_type_name(pc.type));
     }
-    if (rc == 0 && !opts->flows_file.empty()) {
-      st = load_flows(dp, opts->flows_file);
+    if (rc == 0) {
+      st = ofproto.set_ports(bridge_ports);
+      if (!st) {
+        std::fprintf(stderr, "vswitchd: ports: %s\n", st.message().c_str());
+        rc = 1;
+      }
+    }
+    if (rc == 0 && !opts->rules_file.empty()) {
+      st = load_rules(ofproto, opts->rules_file);
       if (!st) {
         std::fprintf(stderr, "vswitchd: %s\n", st.message().c_str());
         rc = 1;
@@ -90,11 +144,10 @@ int main(int argc, char** argv) {
       std::signal(SIGINT, on_signal);
       std::signal(SIGTERM, on_signal);
       std::signal(SIGUSR1, on_signal);
-      vswitchd::HubHandler handler(dp, opts->miss);
-      handler.start();
+      ofproto.start();
       std::printf("vswitchd: running (pmd cores:");
       for (unsigned c : opts->eal.pmd_cores) std::printf(" %u", c);
-      std::printf("); Ctrl-C to stop\n");
+      std::printf("; %zu rules); Ctrl-C to stop\n", ofproto.rule_count());
       std::fflush(stdout);
       auto next_report = std::chrono::steady_clock::now() + std::chrono::seconds(opts->stats_interval_s);
       while (!g_stop) {
@@ -102,12 +155,12 @@ int main(int argc, char** argv) {
         bool periodic = opts->stats_interval_s && std::chrono::steady_clock::now() >= next_report;
         if (g_dump || periodic) {
           g_dump = 0;
-          vswitchd::print_stats(dp, stdout);
+          vswitchd::print_stats(dp, ofproto, stdout);
           next_report = std::chrono::steady_clock::now() + std::chrono::seconds(opts->stats_interval_s);
         }
       }
-      handler.stop();
-      vswitchd::print_stats(dp, stdout);
+      ofproto.stop();
+      vswitchd::print_stats(dp, ofproto, stdout);
     }
   }
   dp::eal_cleanup();

@@ -29,8 +29,15 @@ Result<std::vector<unsigned>> parse_core_list(const std::string& flag, const std
   return cores;
 }
 
-// "NAME,type=T,k=v,..." → PortConfig; keys other than type go to options.
-Result<dp::PortConfig> parse_port(const std::string& text) {
+Result<uint16_t> parse_vlan(const std::string& flag, const std::string& text) {
+  auto v = parse_uint(flag, text);
+  if (!v) return v.status();
+  if (*v > ofp::kMaxVlan) return invalid_argument(flag + ": VLAN " + text + " is out of range (0..4095)");
+  return static_cast<uint16_t>(*v);
+}
+
+// "NAME,type=T,k=v,..." → PortConfig; tag/trunks go to vlan, other keys to the port's options.
+Result<dp::PortConfig> parse_port(const std::string& text, PortVlan& vlan) {
   dp::PortConfig cfg;
   std::stringstream ss(text);
   std::string item;
@@ -44,6 +51,18 @@ Result<dp::PortConfig> parse_port(const std::string& text) {
       auto t = dp::parse_port_type(v);
       if (!t) return invalid_argument("--port " + cfg.name + ": " + t.status().message());
       cfg.type = *t;
+    } else if (k == "tag") {
+      auto tag = parse_vlan("--port " + cfg.name + ": tag", v);
+      if (!tag) return tag.status();
+      vlan.tag = *tag;
+    } else if (k == "trunks") {
+      std::stringstream vs(v);
+      std::string one;
+      while (std::getline(vs, one, ':')) {
+        auto t = parse_vlan("--port " + cfg.name + ": trunks", one);
+        if (!t) return t.status();
+        vlan.trunks.push_back(*t);
+      }
     } else {
       cfg.options[k] = v;
     }
@@ -63,7 +82,8 @@ std::vector<dp::PortConfig> default_ports() {
 const char* usage() {
   return R"(usage: vswitchd [options]
 Runs the Sluice switch: DPDK PMD threads forwarding between ports through an exact-match
-cache and a megaflow classifier.
+cache and a megaflow classifier; misses go through OpenFlow-like rule tables (by default a
+MAC-learning L2 switch) and come back as megaflows.
 
 Options:
   --main-core N          control core (default 0)
@@ -80,9 +100,19 @@ Options:
                            afpacket         iface=NAME (required)
                            internal
                          Without --port: two vhost-user ports vhu0 and vhu1.
-  --flows FILE           install these megaflows at start, one per line:
-                           in_port=1,ip,nw_dst=10.0.0.0/24 actions=output:2
-  --miss flood|drop      what a miss does (default flood: install in_port=N -> all other ports)
+                         Any port: tag=VLAN (access port) or trunks=V1:V2:... (trunk of
+                         those VLANs; default: a trunk of all VLANs, untagged = VLAN 0).
+  --rules FILE           rule tables to start with, ovs-ofctl add-flows syntax, one per line:
+                           table=0,priority=10,ip,nw_dst=10.0.0.0/24,actions=output:2
+                         (replaces the default: table 0, priority 0, actions=NORMAL — a
+                         MAC-learning L2 switch)
+  --trace PACKET         do not start: print what the rules (--rules, or the default NORMAL
+                         bridge over the --port list, numbered from 1) do with PACKET, table
+                         by table, and the megaflow it would install, e.g.
+                           --trace in_port=1,udp,nw_dst=10.253.0.7,tp_dst=1001
+  --handlers N           upcall handler threads (default 1)
+  --flow-limit N         megaflows the handlers may install (default 1048576)
+  --max-idle MS          megaflows idle this long are removed (default 10000)
   --emc-insert-inv-prob N  insert 1 in N megaflow hits into the EMC (default 100, 0 = off)
   --stats-interval S     print port and PMD stats every S seconds (SIGUSR1 prints them now)
   -h, --help             this text
@@ -114,13 +144,22 @@ Result<Options> parse_options(int argc, char** argv) {
     } else if (a == "--file-prefix") {
       o.eal.file_prefix = v;
     } else if (a == "--port") {
-      auto p = parse_port(v); if (!p) return p.status(); o.ports.push_back(*p);
-    } else if (a == "--flows") {
-      o.flows_file = v;
-    } else if (a == "--miss") {
-      if (v == "flood") o.miss = MissPolicy::kFlood;
-      else if (v == "drop") o.miss = MissPolicy::kDrop;
-      else return invalid_argument("--miss: '" + v + "' is not flood or drop");
+      PortVlan vlan;
+      auto p = parse_port(v, vlan); if (!p) return p.status();
+      o.ports.push_back(*p);
+      o.port_vlans.push_back(vlan);
+    } else if (a == "--rules") {
+      o.rules_file = v;
+    } else if (a == "--trace") {
+      o.trace_packet = v;
+    } else if (a == "--handlers") {
+      auto n = parse_uint(a, v); if (!n) return n.status();
+      if (*n == 0) return invalid_argument("--handlers: at least 1");
+      o.ofproto.n_handlers = *n;
+    } else if (a == "--flow-limit") {
+      auto n = parse_uint(a, v); if (!n) return n.status(); o.ofproto.flow_limit = *n;
+    } else if (a == "--max-idle") {
+      auto n = parse_uint(a, v); if (!n) return n.status(); o.ofproto.max_idle_ms = *n;
     } else if (a == "--emc-insert-inv-prob") {
       auto n = parse_uint(a, v); if (!n) return n.status(); o.datapath.emc_insert_inv_prob = *n;
     } else if (a == "--stats-interval") {
@@ -135,7 +174,10 @@ Result<Options> parse_options(int argc, char** argv) {
     }
   }
   o.datapath.pmd_cores = o.eal.pmd_cores;
-  if (o.ports.empty()) o.ports = default_ports();
+  if (o.ports.empty()) {
+    o.ports = default_ports();
+    o.port_vlans.assign(o.ports.size(), PortVlan{});
+  }
   return o;
 }
 

@@ -7,18 +7,26 @@
 #include "datapath/datapath.h"
 #include "datapath/eal.h"
 #include "datapath/status.h"
+#include "vswitchd/ofproto/ofproto.h"
 
 namespace sluice::vswitchd {
 
-enum class MissPolicy { kFlood, kDrop };
+// A port's VLAN role on the bridge (NORMAL): access with a tag, or a trunk (all VLANs, or
+// the listed ones).
+struct PortVlan {
+  int tag = -1;                 // >= 0: access port of this VLAN
+  std::vector<uint16_t> trunks; // trunk VLANs; empty = all
+};
 
 struct Options {
   dp::EalConfig eal;
   dp::DatapathConfig datapath;
+  ofp::Ofproto::Config ofproto;
   std::vector<dp::PortConfig> ports;
-  std::string flows_file;  // megaflows to install at start, one per line
-  MissPolicy miss = MissPolicy::kFlood;
-  unsigned stats_interval_s = 0;  // 0 = only on SIGUSR1 and at exit
+  std::vector<PortVlan> port_vlans;  // parallel to ports
+  std::string rules_file;            // replaces the default NORMAL rule
+  std::string trace_packet;          // --trace: explain this packet offline and exit
+  unsigned stats_interval_s = 0;     // 0 = only on SIGUSR1 and at exit
   bool help = false;
 };
 

@@ -4,7 +4,7 @@
 
 namespace sluice::vswitchd {
 
-void print_stats(const dp::Datapath& dp, std::FILE* out) {
+void print_stats(const dp::Datapath& dp, const ofp::Ofproto& ofproto, std::FILE* out) {
   for (const dp::PmdStats& s : dp.pmd_stats()) {
     uint64_t total = s.busy_cycles + s.idle_cycles;
     double busy_pct = total ? 100.0 * static_cast<double>(s.busy_cycles) / static_cast<double>(total) : 0.0;
@@ -28,7 +28,9 @@ void print_stats(const dp::Datapath& dp, std::FILE* out) {
                  st.rx_bytes, st.rx_dropped, st.rx_errors, st.tx_packets, st.tx_bytes, st.tx_dropped, st.tx_errors);
   }
   std::fprintf(out, "megaflows=%zu counters:", dp.flow_count());
-  for (const auto& [name, v] : dp.counters()) {
+  std::map<std::string, uint64_t> all = dp.counters();
+  all.merge(ofproto.counters());
+  for (const auto& [name, v] : all) {
     if (v) std::fprintf(out, " %s=%" PRIu64, name.c_str(), v);
   }
   std::fprintf(out, "\n");

@@ -4,11 +4,12 @@
 #include <cstdio>
 
 #include "datapath/datapath.h"
+#include "vswitchd/ofproto/ofproto.h"
 
 namespace sluice::vswitchd {
 
 // One "pmd core=N ..." line per PMD (OVS pmd-stats-show figures), one "port N ..." line per
-// port, one "counters ..." line with every non-zero drop/malformed counter.
-void print_stats(const dp::Datapath& dp, std::FILE* out);
+// port, one "megaflows=M counters: ..." line with every non-zero datapath and ofproto counter.
+void print_stats(const dp::Datapath& dp, const ofp::Ofproto& ofproto, std::FILE* out);
 
 }  // namespace sluice::vswitchd

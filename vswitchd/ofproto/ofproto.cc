@@ -1,0 +1,122 @@
+#include "vswitchd/ofproto/ofproto.h"
+
+#include <chrono>
+
+#include "datapath/flow_text.h"
+#include "vswitchd/ofproto/rule_text.h"
+
+namespace sluice::ofp {
+
+Ofproto::Ofproto(dp::Datapath* dp, Config cfg)
+    : dp_(dp),
+      cfg_(cfg),
+      macs_(cfg.macs),
+      normal_(macs_),
+      packet_ins_(cfg.packet_in_capacity),
+      xlate_(tables_, normal_, packet_ins_) {
+  if (cfg_.normal_by_default) {
+    FlowMod mod;
+    mod.spec.priority = 0;
+    mod.spec.instructions.apply.push_back(RuleAction{RuleActionType::kNormal});
+    tables_.apply({&mod, 1}, now_ms());
+  }
+}
+
+Ofproto::~Ofproto() { stop(); }
+
+void Ofproto::start() {
+  if (!dp_ || running_.exchange(true)) return;
+  for (uint32_t i = 0; i < std::max<uint32_t>(cfg_.n_handlers, 1); ++i) {
+    handlers_.emplace_back([this] { handler_loop(); });
+  }
+  revalidator_ = std::thread([this] { revalidator_loop(); });
+}
+
+void Ofproto::stop() {
+  if (!running_.exchange(false)) return;
+  for (std::thread& t : handlers_) t.join();
+  handlers_.clear();
+  revalidator_.join();
+}
+
+uint64_t Ofproto::now_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<FlowModSummary> Ofproto::flow_mod(std::span<const FlowMod> mods) {
+  std::unique_lock lock(rules_mutex_);
+  auto summary = tables_.apply(mods, now_ms());
+  if (summary) revalidate_locked();
+  return summary;
+}
+
+Status Ofproto::set_ports(std::vector<BridgePort> ports) {
+  std::unique_lock lock(rules_mutex_);
+  Status st = normal_.set_ports(std::move(ports));
+  if (!st) return st;
+  ports_version_.fetch_add(1);
+  revalidate_locked();
+  return Status::ok();
+}
+
+std::vector<std::string> Ofproto::dump_rules(uint8_t table) const {
+  std::shared_lock lock(rules_mutex_);
+  std::vector<std::string> out;
+  const uint64_t now = now_ms();
+  tables_.for_each(table, [&](const Rule& r) { out.push_back(format_rule(r, now)); });
+  return out;
+}
+
+size_t Ofproto::rule_count() const {
+  std::shared_lock lock(rules_mutex_);
+  return tables_.size();
+}
+
+std::vector<std::string> Ofproto::trace(const dp::FlowKey& packet) const {
+  std::vector<std::string> lines;
+  lines.push_back("packet: " + dp::format_match(packet, [] {
+                    dp::FlowMask all;
+                    std::memset(&all, 0xff, sizeof(all));
+                    return all;
+                  }()));
+  XlateContext ctx;
+  ctx.flow = packet;
+  ctx.side_effects = false;
+  ctx.trace = &lines;
+  {
+    std::shared_lock lock(rules_mutex_);
+    xlate_.translate(ctx, now_ms(), 0, nullptr);
+  }
+  if (ctx.overflow) {
+    lines.push_back("result: more datapath actions than a megaflow holds: the packet is dropped");
+    return lines;
+  }
+  lines.push_back("datapath actions: " + dp::format_actions(ctx.actions));
+  dp::FlowKey masked;
+  dp::flow_key_apply_mask(packet, ctx.wildcards, masked);
+  lines.push_back("megaflow: " + dp::format_megaflow(masked, ctx.wildcards, ctx.actions));
+  return lines;
+}
+
+std::map<std::string, uint64_t> Ofproto::counters() const {
+  std::map<std::string, uint64_t> out = {
+      {"ofproto.upcalls", counters_.upcalls.load()},
+      {"ofproto.megaflows_installed", counters_.megaflows_installed.load()},
+      {"ofproto.flow_limit_hit", counters_.flow_limit_hit.load()},
+      {"ofproto.drop_xlate_overflow", counters_.xlate_overflow.load()},
+      {"ofproto.drop_packet_in_unknown", counters_.packet_in_unknown.load()},
+      {"ofproto.handler_busy_us", counters_.handler_busy_ns.load() / 1000},
+      {"revalidator.kept", counters_.reval_kept.load()},
+      {"revalidator.modified", counters_.reval_modified.load()},
+      {"revalidator.deleted", counters_.reval_deleted.load()},
+      {"revalidator.idle_expired", counters_.idle_expired.load()},
+      {"revalidator.rules_expired", counters_.rules_expired.load()},
+  };
+  out.merge(normal_.counters());
+  out.merge(packet_ins_.counters());
+  out["mac_learning.entries"] = macs_.size();
+  return out;
+}
+
+}  // namespace sluice::ofp

@@ -1,0 +1,62 @@
+// PacketInQueue: packets that rules send to the controller, waiting for a connected
+// controller to read them (the gRPC stream of the API issue drains it).
+//
+// Design
+// - Bounded: when full the new packet is dropped and counted ("packet_in.dropped_full"), so a
+//   slow or absent controller costs memory bounded by capacity * max_len and nothing else.
+// - A kController rule action becomes a datapath userspace action whose 32-bit cookie indexes
+//   a registry of (table, rule cookie, max_len) tuples, interned once per distinct tuple, so
+//   a punted packet carries what OpenFlow's packet-in reports.
+//
+// Thread safety: every method may be called from any thread (one internal mutex).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sluice::ofp {
+
+struct PacketIn {
+  uint8_t table_id = 0;
+  uint64_t rule_cookie = 0;
+  uint32_t in_port = 0;
+  uint32_t total_len = 0;     // the packet's length; data may be shorter (max_len)
+  std::vector<uint8_t> data;
+};
+
+struct ControllerTarget {
+  uint8_t table_id = 0;
+  uint64_t rule_cookie = 0;
+  uint16_t max_len = 0xffff;
+  auto operator<=>(const ControllerTarget&) const = default;
+};
+
+class PacketInQueue {
+ public:
+  explicit PacketInQueue(size_t capacity = 1024) : capacity_(capacity) {}
+
+  // The datapath userspace cookie for target (interned).
+  uint32_t cookie_for(const ControllerTarget& target);
+  std::optional<ControllerTarget> target_of(uint32_t cookie) const;
+
+  // False (and counted) when full.
+  bool push(PacketIn p);
+  std::vector<PacketIn> pop(size_t max);
+  size_t size() const;
+  std::map<std::string, uint64_t> counters() const;
+
+ private:
+  mutable std::mutex mutex_;
+  const size_t capacity_;
+  std::deque<PacketIn> queue_;
+  std::map<ControllerTarget, uint32_t> cookies_;
+  std::vector<ControllerTarget> targets_;  // by cookie
+  uint64_t queued_ = 0, dropped_full_ = 0;
+};
+
+}  // namespace sluice::ofp

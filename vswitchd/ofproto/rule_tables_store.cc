@@ -1,0 +1,62 @@
+// RuleTables' Rule storage: Rules are carved from slabs that double from 64 rules up to
+// 2 MiB, and freed Rules go to a LIFO free list that the next ADD reuses while the slot is
+// still in cache. Slabs go back to the system only with the RuleTables.
+//
+// Why not operator new per Rule: Rule is 32-byte aligned (FlowKey), and malloc's aligned
+// path cost as much as the classifier insert itself at 100k rules (perf: _int_memalign,
+// unlink_chunk, malloc_consolidate).
+// Why no huge pages (unlike the classifier's big arrays): with THP in "madvise" defrag mode
+// the first touch of fresh huge pages ran into direct compaction on this VM, which made one
+// 1M-rule batch 1.8 s instead of 1.0 s, all of it under the writer lock. Rules are read once
+// per slow-path lookup hit, so their TLB reach matters little.
+#include <algorithm>
+#include <cstdlib>
+#include <new>
+
+#include "vswitchd/ofproto/rule_tables.h"
+
+namespace sluice::ofp {
+namespace {
+
+constexpr size_t kFirstSlabRules = 64;
+constexpr size_t kMaxSlabBytes = size_t{2} << 20;
+
+}  // namespace
+
+RuleTables::~RuleTables() {
+  for (auto& t : tables_) t.reset();  // the classifiers point at the rules: drop them first
+  rules_.for_each([](Rule* rule) { rule->~Rule(); });
+  for (auto& [mem, bytes] : slabs_) std::free(mem);
+}
+
+void RuleTables::grow_slabs() {
+  const size_t last_bytes = slabs_.empty() ? 0 : slabs_.back().second;
+  const size_t want = std::max(kFirstSlabRules * sizeof(Rule), std::min(2 * last_bytes, kMaxSlabBytes));
+  const size_t bytes = want / sizeof(Rule) * sizeof(Rule);  // a multiple of alignof(Rule), as aligned_alloc wants
+  void* mem = std::aligned_alloc(alignof(Rule), bytes);
+  if (mem == nullptr) throw std::bad_alloc();
+  slabs_.emplace_back(mem, bytes);
+  slab_next_ = static_cast<std::byte*>(mem);
+  slab_end_ = slab_next_ + bytes;
+}
+
+Rule* RuleTables::new_rule() {
+  void* slot;
+  if (free_rules_ != nullptr) {
+    slot = free_rules_;
+    free_rules_ = *static_cast<void**>(slot);
+  } else {
+    if (slab_next_ == slab_end_) grow_slabs();
+    slot = slab_next_;
+    slab_next_ += sizeof(Rule);
+  }
+  return new (slot) Rule();
+}
+
+void RuleTables::free_rule(Rule* rule) {
+  rule->~Rule();
+  *reinterpret_cast<void**>(rule) = free_rules_;
+  free_rules_ = rule;
+}
+
+}  // namespace sluice::ofp
