@@ -6,12 +6,12 @@
 // Run: build/bin/ofproto_microbench --benchmark_filter=RuleTablesApply
 //        --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 // Counters: rules_per_s (real time).
+#include <benchmark/benchmark.h>
+
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 #include "vswitchd/ofproto/rule_tables.h"
 #include "vswitchd/ofproto/rule_text.h"
@@ -20,8 +20,8 @@ namespace sluice::ofp {
 namespace {
 
 std::string dotted(uint32_t a) {
-  return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." + std::to_string((a >> 8) & 255) +
-         "." + std::to_string(a & 255);
+  return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." +
+         std::to_string((a >> 8) & 255) + "." + std::to_string(a & 255);
 }
 
 // Built once per process: parsing 1M lines takes a second or two.
@@ -61,8 +61,8 @@ void BM_RuleTablesApplyAddHosts(benchmark::State& state) {
     tables.reset();
     state.ResumeTiming();
   }
-  state.counters["rules_per_s"] =
-      benchmark::Counter(static_cast<double>(n) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["rules_per_s"] = benchmark::Counter(
+      static_cast<double>(n) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 // DELETE of every rule (one non-strict mod, empty match) from a table of N hosts rules; the
@@ -84,11 +84,15 @@ void BM_RuleTablesApplyDeleteAllHosts(benchmark::State& state) {
     tables.reset();
     state.ResumeTiming();
   }
-  state.counters["rules_per_s"] =
-      benchmark::Counter(static_cast<double>(n) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["rules_per_s"] = benchmark::Counter(
+      static_cast<double>(n) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
-BENCHMARK(BM_RuleTablesApplyAddHosts)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_RuleTablesApplyAddHosts)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_RuleTablesApplyDeleteAllHosts)->Arg(100000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

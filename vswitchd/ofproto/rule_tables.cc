@@ -20,8 +20,8 @@ struct RuleTables::Undo {
 
 struct RuleTables::Batch {
   std::vector<Undo> log;
-  std::vector<Rule*> removed;        // replaced and deleted rules, freed on commit
-  std::vector<Instructions> saved;          // instructions a MODIFY replaced
+  std::vector<Rule*> removed;       // replaced and deleted rules, freed on commit
+  std::vector<Instructions> saved;  // instructions a MODIFY replaced
 };
 
 namespace {
@@ -61,8 +61,8 @@ Result<FlowModSummary> RuleTables::apply(std::span<const FlowMod> mods, uint64_t
   Batch batch;
   batch.log.reserve(mods.size());
   // One rehash for the whole batch instead of a dozen on the way to 1M rules.
-  const size_t adds = static_cast<size_t>(
-      std::count_if(mods.begin(), mods.end(), [](const FlowMod& m) { return m.command == FlowModCommand::kAdd; }));
+  const size_t adds = static_cast<size_t>(std::count_if(
+      mods.begin(), mods.end(), [](const FlowMod& m) { return m.command == FlowModCommand::kAdd; }));
   rules_.reserve(rules_.size() + adds);
   const uint64_t first_id = next_id_;
   FlowModSummary summary;
@@ -121,7 +121,7 @@ Status RuleTables::apply_add(const RuleSpec& spec, uint64_t now_ms, Batch& batch
     batch.log.push_back({Undo::Kind::kAdded, rule});
   } else {
     if (st.code() != StatusCode::kAlreadyExists) {  // validate() rules the others out
-      free_rule(rule);  // never tracked
+      free_rule(rule);                              // never tracked
       return st;
     }
     Rule* old = cls.find_strict(spec.match, spec.priority);
@@ -169,7 +169,8 @@ Status RuleTables::apply_delete(const FlowMod& mod, Batch& batch, FlowModSummary
 
 std::vector<Rule*> RuleTables::select(const FlowMod& mod) const {
   const RuleSpec& spec = mod.spec;
-  const bool strict = mod.command == FlowModCommand::kModifyStrict || mod.command == FlowModCommand::kDeleteStrict;
+  const bool strict =
+      mod.command == FlowModCommand::kModifyStrict || mod.command == FlowModCommand::kDeleteStrict;
   std::vector<Rule*> out;
   auto pick = [&](Rule* r) {
     if (((r->cookie ^ spec.cookie) & spec.cookie_mask) == 0) out.push_back(r);
@@ -191,7 +192,8 @@ std::vector<Rule*> RuleTables::select(const FlowMod& mod) const {
 std::string RuleTables::overlap_text(const RuleClassifier& cls, const RuleSpec& spec) const {
   const Rule* found = nullptr;
   cls.for_each([&](Rule* r) {
-    if (r->priority == spec.priority && matches_intersect(r->match, spec.match) && (!found || r->id < found->id)) {
+    if (r->priority == spec.priority && matches_intersect(r->match, spec.match) &&
+        (!found || r->id < found->id)) {
       found = r;
     }
   });
@@ -250,9 +252,7 @@ const Rule* RuleTables::lookup(uint8_t table, const MatchKey& key, MatchMask* wi
   return cls ? cls->lookup(key, wildcards) : nullptr;
 }
 
-const Rule* RuleTables::rule_by_id(uint64_t id) const {
-  return rules_.find(id);
-}
+const Rule* RuleTables::rule_by_id(uint64_t id) const { return rules_.find(id); }
 
 void RuleTables::for_each(uint8_t table, const std::function<void(const Rule&)>& fn) const {
   const unsigned first = table == kAllTables ? 0 : table;

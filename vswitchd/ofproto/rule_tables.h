@@ -128,11 +128,11 @@ class RuleTables {
 
   Config cfg_;
   std::unique_ptr<RuleClassifier> tables_[kMaxTableId + 1];
-  RuleIdIndex rules_;  // by id; the Rules live in slabs_
+  RuleIdIndex rules_;                            // by id; the Rules live in slabs_
   std::vector<std::pair<void*, size_t>> slabs_;  // (memory, bytes)
-  std::byte* slab_next_ = nullptr;              // the unused rest of the newest slab
+  std::byte* slab_next_ = nullptr;               // the unused rest of the newest slab
   std::byte* slab_end_ = nullptr;
-  void* free_rules_ = nullptr;                   // freed Rule slots, linked through their first bytes
+  void* free_rules_ = nullptr;  // freed Rule slots, linked through their first bytes
   uint64_t next_id_ = 1;
   uint64_t version_ = 0;
   size_t timed_rules_ = 0;  // rules with a timeout (expire() is free without any)

@@ -6,6 +6,7 @@
 // O(log n) per timed rule added or removed, O(due entries · log n) per expire(); nothing at
 // all without timed rules.
 #include <algorithm>
+#include <cassert>
 #include <cstdint>
 #include <utility>
 
@@ -58,6 +59,7 @@ size_t RuleTables::expire(uint64_t now_ms, const std::function<void(const Rule&,
   while (!expiry_queue_.empty() && expiry_queue_.begin()->first <= now_ms) {
     const uint64_t id = expiry_queue_.begin()->second;
     Rule* rule = rules_.find(id);
+    assert(rule != nullptr);  // the queue holds only live rules outside apply()
     const uint64_t hard = hard_deadline(*rule);
     const uint64_t idle = idle_deadline(*rule);
     if (hard > now_ms && idle > now_ms) {

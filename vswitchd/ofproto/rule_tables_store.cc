@@ -32,7 +32,8 @@ RuleTables::~RuleTables() {
 void RuleTables::grow_slabs() {
   const size_t last_bytes = slabs_.empty() ? 0 : slabs_.back().second;
   const size_t want = std::max(kFirstSlabRules * sizeof(Rule), std::min(2 * last_bytes, kMaxSlabBytes));
-  const size_t bytes = want / sizeof(Rule) * sizeof(Rule);  // a multiple of alignof(Rule), as aligned_alloc wants
+  const size_t bytes =
+      want / sizeof(Rule) * sizeof(Rule);  // a multiple of alignof(Rule), as aligned_alloc wants
   void* mem = std::aligned_alloc(alignof(Rule), bytes);
   if (mem == nullptr) throw std::bad_alloc();
   slabs_.emplace_back(mem, bytes);

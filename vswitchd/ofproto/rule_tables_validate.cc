@@ -49,7 +49,8 @@ Status validate_action(const RuleAction& a, size_t index, uint32_t max_port) {
       // Outputs and punts go through the reserved-port actions, which the translator expands.
       if (a.dp.type == dp::ActionType::kOutput || a.dp.type == dp::ActionType::kUserspace ||
           a.dp.type > dp::ActionType::kUserspace) {
-        return invalid_argument(where + "datapath action type " + std::to_string(static_cast<int>(a.dp.type)) +
+        return invalid_argument(where + "datapath action type " +
+                                std::to_string(static_cast<int>(a.dp.type)) +
                                 " is not allowed here (use output:N or CONTROLLER)");
       }
       return Status::ok();
@@ -62,8 +63,8 @@ Status validate_instructions(const Instructions& ins, uint8_t table_id, uint32_t
     if (Status st = validate_action(ins.apply[i], i, max_port); !st) return st;
   }
   if (ins.metadata_value & ~ins.metadata_mask) {
-    return invalid_argument("write_metadata: value " + hex(ins.metadata_value) + " has bits outside the mask " +
-                            hex(ins.metadata_mask));
+    return invalid_argument("write_metadata: value " + hex(ins.metadata_value) +
+                            " has bits outside the mask " + hex(ins.metadata_mask));
   }
   if (ins.goto_table) {
     const uint8_t g = *ins.goto_table;
@@ -95,11 +96,13 @@ Status RuleTables::validate(const FlowMod& mod) const {
       selects = true;
       break;
     default:
-      return invalid_argument("command: unknown flow mod command " + std::to_string(static_cast<int>(mod.command)));
+      return invalid_argument("command: unknown flow mod command " +
+                              std::to_string(static_cast<int>(mod.command)));
   }
   if (spec.table_id == kAllTables && !selects) {
-    return invalid_argument("table: 255 (all tables) only selects rules to modify or delete; a new rule needs 0.." +
-                            std::to_string(kMaxTableId));
+    return invalid_argument(
+        "table: 255 (all tables) only selects rules to modify or delete; a new rule needs 0.." +
+        std::to_string(kMaxTableId));
   }
   if (Status st = validate_match(spec.match); !st) return st;
   // A DELETE's instructions are ignored, as OpenFlow does.

@@ -14,7 +14,8 @@ using namespace tables_test;
 
 // Applies a batch that must fail, checks the error's code and its text's start, and that the
 // tables did not change at all.
-void expect_rejected(RuleTables& t, const std::vector<FlowMod>& mods, StatusCode code, const std::string& prefix) {
+void expect_rejected(RuleTables& t, const std::vector<FlowMod>& mods, StatusCode code,
+                     const std::string& prefix) {
   const auto before = dump(t);
   const auto before_objects = objects(t);
   const uint64_t version = t.version();
@@ -58,7 +59,8 @@ TEST_F(RuleTablesValidation, GotoTableNotAfterTheRulesTable) {
 TEST_F(RuleTablesValidation, GotoTableOutOfRange) {
   FlowMod m = add("table=2,priority=3,ip,actions=drop");
   m.spec.instructions.goto_table = 255;
-  expect_rejected(t, {good, good, m}, StatusCode::kInvalidArgument, "flow_mod 3: goto_table: 255 is out of range");
+  expect_rejected(t, {good, good, m}, StatusCode::kInvalidArgument,
+                  "flow_mod 3: goto_table: 255 is out of range");
 }
 
 TEST_F(RuleTablesValidation, OutputPortOutOfRange) {
@@ -90,16 +92,19 @@ TEST_F(RuleTablesValidation, DatapathOutputOrPuntInsteadOfReservedPort) {
   a.type = RuleActionType::kDatapath;
   a.dp = dp::make_output(3);
   m.spec.instructions.apply.push_back(a);
-  expect_rejected(t, {good, m}, StatusCode::kInvalidArgument, "flow_mod 2: actions: action 1: datapath action");
+  expect_rejected(t, {good, m}, StatusCode::kInvalidArgument,
+                  "flow_mod 2: actions: action 1: datapath action");
 }
 
 TEST_F(RuleTablesValidation, MatchKeyWithBitsOutsideTheMask) {
   FlowMod m = add("priority=3,ip,actions=drop");
   m.spec.match.key.flow.in_port = 5;  // in_port is wildcarded
-  expect_rejected(t, {good, m}, StatusCode::kInvalidArgument, "flow_mod 2: match: key has bits outside the mask");
+  expect_rejected(t, {good, m}, StatusCode::kInvalidArgument,
+                  "flow_mod 2: match: key has bits outside the mask");
   FlowMod d = del("ip");
   d.spec.match.key.metadata = 1;
-  expect_rejected(t, {d}, StatusCode::kInvalidArgument, "flow_mod 1: match: key has bits outside the mask (metadata");
+  expect_rejected(t, {d}, StatusCode::kInvalidArgument,
+                  "flow_mod 1: match: key has bits outside the mask (metadata");
 }
 
 TEST_F(RuleTablesValidation, WriteMetadataValueOutsideItsMask) {
@@ -135,14 +140,14 @@ TEST_F(RuleTablesValidation, Table255ModifyChecksGotoTableAgainstEachSelectedRul
 
 TEST(RuleTablesOverlap, SamePriorityIntersectingMatchIsRefusedAndTheBatchUndone) {
   RuleTables t;
-  apply_ok(t, {add("priority=10,ip,nw_dst=10.0.0.0/8,actions=output:1"), add("priority=5,arp,actions=output:1"),
-               add("priority=7,ip,in_port=2,actions=output:1")});
+  apply_ok(t, {add("priority=10,ip,nw_dst=10.0.0.0/8,actions=output:1"),
+               add("priority=5,arp,actions=output:1"), add("priority=7,ip,in_port=2,actions=output:1")});
   t.rule_by_id(1)->packets = 11;
   expect_rejected(t,
                   {add("priority=10,ip,nw_dst=11.0.0.0/8,actions=output:2"),  // new
-                   add("priority=5,arp,actions=output:3"),                     // replace
-                   modify("ip,actions=output:4"),                              // modify
-                   del_strict("priority=7,ip,in_port=2"),                      // delete
+                   add("priority=5,arp,actions=output:3"),                    // replace
+                   modify("ip,actions=output:4"),                             // modify
+                   del_strict("priority=7,ip,in_port=2"),                     // delete
                    add("check_overlap,priority=10,ip,in_port=1,nw_dst=10.1.0.0/16,actions=output:2")},
                   StatusCode::kFailedPrecondition,
                   "flow_mod 5: check_overlap: overlaps rule ip,nw_dst=10.0.0.0/8 priority 10");
@@ -154,10 +159,12 @@ TEST(RuleTablesOverlap, OverlapCountsTheIdenticalRuleAndRulesAddedEarlierInTheBa
   RuleTables t;
   apply_ok(t, {add("priority=10,ip,nw_dst=10.0.0.0/8,actions=output:1")});
   expect_rejected(t, {add("check_overlap,priority=10,ip,nw_dst=10.0.0.0/8,actions=output:2")},
-                  StatusCode::kFailedPrecondition, "flow_mod 1: check_overlap: overlaps rule ip,nw_dst=10.0.0.0/8");
-  expect_rejected(t,
-                  {add("priority=3,ip,actions=output:2"), add("check_overlap,priority=3,ip,in_port=4,actions=output:2")},
-                  StatusCode::kFailedPrecondition, "flow_mod 2: check_overlap: overlaps rule ip priority 3");
+                  StatusCode::kFailedPrecondition,
+                  "flow_mod 1: check_overlap: overlaps rule ip,nw_dst=10.0.0.0/8");
+  expect_rejected(
+      t,
+      {add("priority=3,ip,actions=output:2"), add("check_overlap,priority=3,ip,in_port=4,actions=output:2")},
+      StatusCode::kFailedPrecondition, "flow_mod 2: check_overlap: overlaps rule ip priority 3");
 }
 
 TEST(RuleTablesOverlap, OtherPriorityDisjointMatchOrOtherTableIsNoOverlap) {
@@ -190,9 +197,9 @@ TEST(RuleTablesUndo, ThousandAddsWhoseLastFailsLeaveTheTablesIdentical) {
   RuleTables t;
   std::vector<FlowMod> initial;
   for (int i = 0; i < 300; ++i) {
-    initial.push_back(add("idle_timeout=" + std::to_string(i % 3 * 10) + ",priority=" + std::to_string(10 + i % 4) +
-                          ",ip,nw_dst=10." + std::to_string(i / 256) + "." + std::to_string(i % 256) +
-                          ".0/24,actions=output:" + std::to_string(1 + i % 5)));
+    initial.push_back(add("idle_timeout=" + std::to_string(i % 3 * 10) + ",priority=" +
+                          std::to_string(10 + i % 4) + ",ip,nw_dst=10." + std::to_string(i / 256) + "." +
+                          std::to_string(i % 256) + ".0/24,actions=output:" + std::to_string(1 + i % 5)));
   }
   apply_ok(t, initial, 100);
   t.for_each(kAllTables, [](const Rule& r) {
@@ -206,8 +213,8 @@ TEST(RuleTablesUndo, ThousandAddsWhoseLastFailsLeaveTheTablesIdentical) {
   for (int i = 0; i < 999; ++i) {
     // Even i: same match and priority as an initial rule (a replacement); odd: a new rule.
     const int n = i % 2 == 0 ? i / 2 : 1000 + i;
-    batch.push_back(add("priority=" + std::to_string(10 + n % 4) + ",ip,nw_dst=10." + std::to_string(n / 256) + "." +
-                        std::to_string(n % 256) + ".0/24,actions=output:7"));
+    batch.push_back(add("priority=" + std::to_string(10 + n % 4) + ",ip,nw_dst=10." +
+                        std::to_string(n / 256) + "." + std::to_string(n % 256) + ".0/24,actions=output:7"));
   }
   batch.push_back(add("check_overlap,priority=10,ip,nw_dst=10.0.0.0/16,actions=output:1"));
   expect_rejected(t, batch, StatusCode::kFailedPrecondition, "flow_mod 1000: check_overlap:");
@@ -226,8 +233,9 @@ TEST(RuleTablesUndo, ThousandAddsWhoseLastFailsLeaveTheTablesIdentical) {
 
 TEST(RuleTablesUndo, ModifyAndDeleteOfTheSameRulesAreUndoneInReverse) {
   RuleTables t;
-  apply_ok(t, {add("cookie=0x1,hard_timeout=10,priority=5,ip,actions=output:1"),
-               add("cookie=0x2,priority=6,ip,in_port=1,actions=output:2")},
+  apply_ok(t,
+           {add("cookie=0x1,hard_timeout=10,priority=5,ip,actions=output:1"),
+            add("cookie=0x2,priority=6,ip,in_port=1,actions=output:2")},
            50);
   t.rule_by_id(2)->packets = 9;
   expect_rejected(t,
@@ -235,11 +243,12 @@ TEST(RuleTablesUndo, ModifyAndDeleteOfTheSameRulesAreUndoneInReverse) {
                    add("cookie=0x3,priority=5,ip,actions=output:5"),  // replaces the modified rule 1
                    del(""), add("priority=5,ip,actions=output:6"), add("priority=9,arp,actions=output:0")},
                   StatusCode::kInvalidArgument, "flow_mod 6: actions:");  // validation: nothing ran
-  expect_rejected(t,
-                  {modify("ip,actions=output:3"), modify("ip,in_port=1,actions=output:4"),
-                   add("cookie=0x3,priority=5,ip,actions=output:5"), del(""), add("priority=5,ip,actions=output:6"),
-                   add("check_overlap,priority=5,ip,in_port=3,actions=output:1")},
-                  StatusCode::kFailedPrecondition, "flow_mod 6: check_overlap:");
+  expect_rejected(
+      t,
+      {modify("ip,actions=output:3"), modify("ip,in_port=1,actions=output:4"),
+       add("cookie=0x3,priority=5,ip,actions=output:5"), del(""), add("priority=5,ip,actions=output:6"),
+       add("check_overlap,priority=5,ip,in_port=3,actions=output:1")},
+      StatusCode::kFailedPrecondition, "flow_mod 6: check_overlap:");
   EXPECT_EQ(t.next_expiry_ms(), 10050u);
   EXPECT_EQ(format_instructions(t.rule_by_id(1)->instructions), "output:1");
   EXPECT_EQ(format_instructions(t.rule_by_id(2)->instructions), "output:2");

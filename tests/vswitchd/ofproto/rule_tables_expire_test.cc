@@ -36,7 +36,9 @@ TEST(RuleTablesExpire, WithoutTimeoutsNothingExpiresAndNothingIsDue) {
 
 TEST(RuleTablesExpire, HardTimeoutCountsFromCreationWhateverTheUse) {
   RuleTables t;
-  apply_ok(t, {add("cookie=0x1,hard_timeout=10,priority=1,ip,actions=drop"), add("priority=2,ip,actions=drop")}, 1000);
+  apply_ok(t,
+           {add("cookie=0x1,hard_timeout=10,priority=1,ip,actions=drop"), add("priority=2,ip,actions=drop")},
+           1000);
   EXPECT_EQ(t.next_expiry_ms(), 11000u);
   find(t, 0, "ip", 1)->last_used_ms = 10900;
   const uint64_t version = t.version();
@@ -93,10 +95,11 @@ TEST(RuleTablesExpire, HardTimeoutEndsABusyRuleWithIdleTimeout) {
 
 TEST(RuleTablesExpire, ExpireRemovesEveryDueRuleAndKeepsTheRest) {
   RuleTables t;
-  apply_ok(t, {add("cookie=0x1,hard_timeout=1,priority=1,ip,actions=drop"),
-               add("cookie=0x2,idle_timeout=2,priority=2,ip,actions=drop"),
-               add("cookie=0x3,hard_timeout=3,priority=3,ip,actions=drop"),
-               add("cookie=0x4,table=1,idle_timeout=1,priority=4,ip,actions=drop")},
+  apply_ok(t,
+           {add("cookie=0x1,hard_timeout=1,priority=1,ip,actions=drop"),
+            add("cookie=0x2,idle_timeout=2,priority=2,ip,actions=drop"),
+            add("cookie=0x3,hard_timeout=3,priority=3,ip,actions=drop"),
+            add("cookie=0x4,table=1,idle_timeout=1,priority=4,ip,actions=drop")},
            0);
   EXPECT_EQ(t.next_expiry_ms(), 1000u);
   Removed removed;
@@ -112,8 +115,10 @@ TEST(RuleTablesExpire, ExpireRemovesEveryDueRuleAndKeepsTheRest) {
 
 TEST(RuleTablesExpire, ReplaceRestartsTheTimersModifyKeepsThem) {
   RuleTables t;
-  apply_ok(t, {add("hard_timeout=10,priority=1,ip,actions=drop"), add("hard_timeout=10,priority=2,ip,actions=drop")},
-           1000);
+  apply_ok(
+      t,
+      {add("hard_timeout=10,priority=1,ip,actions=drop"), add("hard_timeout=10,priority=2,ip,actions=drop")},
+      1000);
   apply_ok(t, {add("hard_timeout=10,priority=1,ip,actions=output:1")}, 5000);  // replace
   apply_ok(t, {modify_strict("priority=2,ip,actions=output:2")}, 5000);
   EXPECT_EQ(t.next_expiry_ms(), 11000u);
@@ -126,8 +131,10 @@ TEST(RuleTablesExpire, ReplaceRestartsTheTimersModifyKeepsThem) {
 
 TEST(RuleTablesExpire, DeletedRulesLeaveTheQueue) {
   RuleTables t;
-  apply_ok(t, {add("hard_timeout=10,priority=1,ip,actions=drop"), add("hard_timeout=20,priority=2,ip,actions=drop")},
-           0);
+  apply_ok(
+      t,
+      {add("hard_timeout=10,priority=1,ip,actions=drop"), add("hard_timeout=20,priority=2,ip,actions=drop")},
+      0);
   apply_ok(t, {del_strict("priority=1,ip")});
   EXPECT_EQ(t.next_expiry_ms(), 20000u);
   apply_ok(t, {del("")});
@@ -138,7 +145,8 @@ TEST(RuleTablesExpire, DeletedRulesLeaveTheQueue) {
 TEST(RuleTablesExpire, AFailedBatchKeepsTheTimedRulesOnTime) {
   RuleTables t;
   apply_ok(t, {add("idle_timeout=10,priority=1,ip,actions=drop")}, 0);
-  auto r = apply(t, {del(""), add("hard_timeout=1,priority=2,ip,actions=drop"), add("priority=3,ip,actions=output:0")});
+  auto r = apply(
+      t, {del(""), add("hard_timeout=1,priority=2,ip,actions=drop"), add("priority=3,ip,actions=output:0")});
   ASSERT_FALSE(r.is_ok());
   r = apply(t, {del(""), add("hard_timeout=1,priority=2,ip,actions=drop"),
                 add("check_overlap,hard_timeout=1,priority=2,ip,actions=drop")});
@@ -152,7 +160,8 @@ TEST(RuleTablesExpire, AFailedBatchKeepsTheTimedRulesOnTime) {
 uint64_t true_deadline(const Rule& r) {
   uint64_t d = UINT64_MAX;
   if (r.hard_timeout_s) d = std::min(d, r.created_ms + uint64_t{r.hard_timeout_s} * 1000);
-  if (r.idle_timeout_s) d = std::min(d, std::max(r.created_ms, r.last_used_ms.load()) + uint64_t{r.idle_timeout_s} * 1000);
+  if (r.idle_timeout_s)
+    d = std::min(d, std::max(r.created_ms, r.last_used_ms.load()) + uint64_t{r.idle_timeout_s} * 1000);
   return d;
 }
 
@@ -164,8 +173,8 @@ TEST(RuleTablesExpire, RandomTimeoutsAndUsesMatchABruteForceScan) {
   for (int round = 0; round < 300; ++round) {
     std::vector<FlowMod> mods;
     for (int i = 0, n = static_cast<int>(rng() % 6); i < n; ++i) {
-      FlowMod m = add("priority=" + std::to_string(rng() % 50) + ",ip,in_port=" + std::to_string(1 + rng() % 4) +
-                      ",actions=drop");
+      FlowMod m = add("priority=" + std::to_string(rng() % 50) +
+                      ",ip,in_port=" + std::to_string(1 + rng() % 4) + ",actions=drop");
       if (rng() % 3) m.spec.idle_timeout_s = static_cast<uint16_t>(rng() % 6);
       if (rng() % 3 == 0) m.spec.hard_timeout_s = static_cast<uint16_t>(rng() % 10);
       mods.push_back(m);
@@ -174,7 +183,8 @@ TEST(RuleTablesExpire, RandomTimeoutsAndUsesMatchABruteForceScan) {
     apply_ok(t, mods, now);
     // Readers use some rules; like the revalidator's credit, they only move last_used_ms forward.
     t.for_each(kAllTables, [&](const Rule& r) {
-      if (rng() % 3 == 0) r.last_used_ms = std::max(r.last_used_ms.load(), now - std::min<uint64_t>(now, rng() % 2000));
+      if (rng() % 3 == 0)
+        r.last_used_ms = std::max(r.last_used_ms.load(), now - std::min<uint64_t>(now, rng() % 2000));
     });
     now += rng() % 1500;
 

@@ -2,10 +2,10 @@
 // (every command, strict and not, cookie filters, table 255, check_overlap, the rule limit,
 // invalid mods), applied to both; after every batch the result, the error's mod and field,
 // the full dumps (ids and counters included) and some lookups must agree.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <arpa/inet.h>
 #include <map>
 #include <optional>
 #include <random>
@@ -39,7 +39,8 @@ struct ModelFailure {
   std::string field;
 };
 
-bool words_all(const Match& a, const Match& b, bool (*pred)(uint64_t ak, uint64_t am, uint64_t bk, uint64_t bm)) {
+bool words_all(const Match& a, const Match& b,
+               bool (*pred)(uint64_t ak, uint64_t am, uint64_t bk, uint64_t bm)) {
   for (size_t i = 0; i < MatchKey::kWords; ++i) {
     if (!pred(a.key.words()[i], a.mask.words()[i], b.key.words()[i], b.mask.words()[i])) return false;
   }
@@ -52,7 +53,8 @@ bool selects_loose(const Match& sel, const Match& rule) {
   });
 }
 bool intersect(const Match& a, const Match& b) {
-  return words_all(a, b, [](uint64_t ak, uint64_t am, uint64_t bk, uint64_t bm) { return ((ak ^ bk) & am & bm) == 0; });
+  return words_all(
+      a, b, [](uint64_t ak, uint64_t am, uint64_t bk, uint64_t bm) { return ((ak ^ bk) & am & bm) == 0; });
 }
 bool key_masked(const Match& m) {
   return words_all(m, m, [](uint64_t k, uint64_t mk, uint64_t, uint64_t) { return (k & ~mk) == 0; });
@@ -71,12 +73,14 @@ struct Model {
       if (a.type == RuleActionType::kOutput && (a.port < 1 || a.port > kMaxPort)) return "actions";
     }
     const auto& g = m.spec.instructions.goto_table;
-    if (g && (*g > kMaxTableId || (m.spec.table_id != kAllTables && *g <= m.spec.table_id))) return "goto_table";
+    if (g && (*g > kMaxTableId || (m.spec.table_id != kAllTables && *g <= m.spec.table_id)))
+      return "goto_table";
     return std::nullopt;
   }
 
   std::vector<size_t> select(const FlowMod& m) const {
-    const bool strict = m.command == FlowModCommand::kModifyStrict || m.command == FlowModCommand::kDeleteStrict;
+    const bool strict =
+        m.command == FlowModCommand::kModifyStrict || m.command == FlowModCommand::kDeleteStrict;
     std::vector<size_t> out;
     for (size_t i = 0; i < rules.size(); ++i) {
       const ModelRule& r = rules[i];
@@ -98,7 +102,8 @@ struct Model {
         for (size_t i = 0; i < rules.size(); ++i) {
           const ModelRule& r = rules[i];
           if (r.table != s.table_id) continue;
-          if (s.check_overlap && r.priority == s.priority && intersect(r.match, s.match)) return "check_overlap";
+          if (s.check_overlap && r.priority == s.priority && intersect(r.match, s.match))
+            return "check_overlap";
           if (r.priority == s.priority && r.match == s.match) same = i;
         }
         if (!same && rules.size() >= kMaxRules) return "table";
@@ -121,7 +126,8 @@ struct Model {
       case FlowModCommand::kDelete:
       case FlowModCommand::kDeleteStrict: {
         std::vector<size_t> doomed = select(m);
-        for (auto it = doomed.rbegin(); it != doomed.rend(); ++it) rules.erase(rules.begin() + static_cast<ptrdiff_t>(*it));
+        for (auto it = doomed.rbegin(); it != doomed.rend(); ++it)
+          rules.erase(rules.begin() + static_cast<ptrdiff_t>(*it));
         sum.deleted += doomed.size();
         return std::nullopt;
       }
@@ -148,7 +154,8 @@ struct Model {
     const ModelRule* best = nullptr;
     for (const ModelRule& r : rules) {
       if (r.table != table || !match_covers(r.match, packet)) continue;
-      if (!best || r.priority > best->priority || (r.priority == best->priority && r.id < best->id)) best = &r;
+      if (!best || r.priority > best->priority || (r.priority == best->priority && r.id < best->id))
+        best = &r;
     }
     return best ? std::optional<uint64_t>(best->id) : std::nullopt;
   }
@@ -170,16 +177,18 @@ struct Model {
 
   static std::string line(uint8_t table, uint16_t priority, uint64_t id, uint64_t cookie, const Match& match,
                           const Instructions& ins, uint64_t packets) {
-    return "table=" + std::to_string(table) + " priority=" + std::to_string(priority) + " id=" + std::to_string(id) +
-           " cookie=" + std::to_string(cookie) + " match=" + format_rule_match(match) +
-           " actions=" + format_instructions(ins) + " packets=" + std::to_string(packets);
+    return "table=" + std::to_string(table) + " priority=" + std::to_string(priority) +
+           " id=" + std::to_string(id) + " cookie=" + std::to_string(cookie) +
+           " match=" + format_rule_match(match) + " actions=" + format_instructions(ins) +
+           " packets=" + std::to_string(packets);
   }
 };
 
 std::vector<std::string> real_dump(const RuleTables& t) {
   std::vector<std::string> out;
   t.for_each(kAllTables, [&](const Rule& r) {
-    out.push_back(Model::line(r.table_id, r.priority, r.id, r.cookie, r.match, r.instructions, r.packets.load()));
+    out.push_back(
+        Model::line(r.table_id, r.priority, r.id, r.cookie, r.match, r.instructions, r.packets.load()));
   });
   return out;
 }
@@ -216,15 +225,17 @@ class Generator {
   std::string actions_text(unsigned table) {
     const bool jump = table < 3 && chance(20);
     std::string out = chance(15) ? (jump ? "" : "drop") : "output:" + std::to_string(1 + below(4));
-    if (jump) out += std::string(out.empty() ? "" : ",") + "goto_table:" + std::to_string(table + 1 + below(3 - table));
+    if (jump)
+      out +=
+          std::string(out.empty() ? "" : ",") + "goto_table:" + std::to_string(table + 1 + below(3 - table));
     return out;
   }
 
   FlowMod next() {
     static const FlowModCommand kCommands[] = {
-        FlowModCommand::kAdd,          FlowModCommand::kAdd,    FlowModCommand::kAdd,
-        FlowModCommand::kAdd,          FlowModCommand::kModify, FlowModCommand::kModifyStrict,
-        FlowModCommand::kDelete,       FlowModCommand::kDeleteStrict,
+        FlowModCommand::kAdd,    FlowModCommand::kAdd,          FlowModCommand::kAdd,
+        FlowModCommand::kAdd,    FlowModCommand::kModify,       FlowModCommand::kModifyStrict,
+        FlowModCommand::kDelete, FlowModCommand::kDeleteStrict,
     };
     const FlowModCommand command = kCommands[below(8)];
     const unsigned table = below(3);
@@ -244,7 +255,8 @@ class Generator {
 
     if (command != FlowModCommand::kAdd && chance(12)) {
       m.spec.table_id = kAllTables;
-      if (command == FlowModCommand::kModify && chance(30)) m.spec.instructions.goto_table = 2;  // fails on table 2
+      if (command == FlowModCommand::kModify && chance(30))
+        m.spec.instructions.goto_table = 2;  // fails on table 2
     }
     if (!deletes && chance(3)) {  // an invalid output port
       RuleAction a;
@@ -291,7 +303,8 @@ TEST(RuleTablesRandom, AgreesWithABruteForceModel) {
     ASSERT_EQ(got.is_ok(), !failure.has_value())
         << "batch " << batch_no << ": " << (got.is_ok() ? "applied" : got.status().message());
     if (failure) {
-      const std::string prefix = "flow_mod " + std::to_string(failure->index + 1) + ": " + failure->field + ":";
+      const std::string prefix =
+          "flow_mod " + std::to_string(failure->index + 1) + ": " + failure->field + ":";
       ASSERT_EQ(got.status().message().substr(0, prefix.size()), prefix) << "batch " << batch_no;
       ASSERT_EQ(t.version(), version);
       ++failures[failure->field];

@@ -75,8 +75,9 @@ TEST(RuleTables, AddWithSameMatchAndPriorityReplacesTheRuleAndResetsCounters) {
 
 TEST(RuleTables, AddWithSameMatchButOtherPriorityOrTableAddsAnotherRule) {
   RuleTables t;
-  FlowModSummary s = apply_ok(t, {add("priority=10,ip,actions=output:1"), add("priority=11,ip,actions=output:2"),
-                                  add("table=1,priority=10,ip,actions=output:3")});
+  FlowModSummary s =
+      apply_ok(t, {add("priority=10,ip,actions=output:1"), add("priority=11,ip,actions=output:2"),
+                   add("table=1,priority=10,ip,actions=output:3")});
   EXPECT_EQ(s.added, 3u);
   EXPECT_EQ(s.replaced, 0u);
   EXPECT_EQ(t.size(), 3u);
@@ -138,7 +139,7 @@ TEST(RuleTables, ModifyKeepsIdCountersCookieTimeoutsAndDuration) {
   r->last_used_ms = 120;
 
   auto m = modify("ip,actions=output:2,goto_table:4");
-  m.spec.cookie = 0x9;  // with cookie_mask 0 it filters nothing, and it is not applied
+  m.spec.cookie = 0x9;        // with cookie_mask 0 it filters nothing, and it is not applied
   m.spec.idle_timeout_s = 1;  // nor are a modify's timeouts
   m.spec.hard_timeout_s = 1;
   apply_ok(t, {m}, 200);
@@ -204,8 +205,9 @@ TEST(RuleTables, Table255DeleteSpansEveryTable) {
 TEST(RuleTables, Table255StrictAndModifySpanEveryTable) {
   RuleTables t;
   apply_ok(t, selection_rules());
-  EXPECT_EQ(apply_ok(t, {all_tables(modify_strict("priority=10,ip,nw_dst=10.0.0.0/8,actions=output:9"))}).modified,
-            2u);
+  EXPECT_EQ(
+      apply_ok(t, {all_tables(modify_strict("priority=10,ip,nw_dst=10.0.0.0/8,actions=output:9"))}).modified,
+      2u);
   EXPECT_EQ(cookies_with_output9(t), (std::vector<uint64_t>{0x1, 0x7}));
   EXPECT_EQ(apply_ok(t, {all_tables(del_strict("priority=10,ip,nw_dst=10.0.0.0/8"))}).deleted, 2u);
   EXPECT_EQ(cookies(t), (std::vector<uint64_t>{0x2, 0x4, 0x5, 0x6, 0x3}));
@@ -213,8 +215,10 @@ TEST(RuleTables, Table255StrictAndModifySpanEveryTable) {
 
 TEST(RuleTables, CookieMaskFiltersTheSelection) {
   RuleTables t;
-  apply_ok(t, {add("cookie=0x1,priority=1,ip,actions=output:1"), add("cookie=0x11,priority=2,ip,actions=output:1"),
-               add("cookie=0x2,priority=3,ip,actions=output:1"), add("cookie=0x12,priority=4,ip,actions=output:1")});
+  apply_ok(
+      t,
+      {add("cookie=0x1,priority=1,ip,actions=output:1"), add("cookie=0x11,priority=2,ip,actions=output:1"),
+       add("cookie=0x2,priority=3,ip,actions=output:1"), add("cookie=0x12,priority=4,ip,actions=output:1")});
   // cookie=V selects exactly V.
   EXPECT_EQ(apply_ok(t, {modify("cookie=0x2,actions=output:9")}).modified, 1u);
   EXPECT_EQ(cookies_with_output9(t), (std::vector<uint64_t>{0x2}));
@@ -278,8 +282,9 @@ TEST(RuleTables, VersionBumpsOnlyWhenTheTablesChange) {
 
 TEST(RuleTables, LookupHonoursPriorityAndTable) {
   RuleTables t;
-  apply_ok(t, {add("priority=10,ip,actions=output:1"), add("priority=20,ip,nw_dst=10.0.0.0/8,actions=output:2"),
-               add("table=1,priority=30,ip,actions=output:3")});
+  apply_ok(t,
+           {add("priority=10,ip,actions=output:1"), add("priority=20,ip,nw_dst=10.0.0.0/8,actions=output:2"),
+            add("table=1,priority=30,ip,actions=output:3")});
   const Rule* r = t.lookup(0, ipv4_packet(1, "10.1.1.1"), nullptr);
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(r->priority, 20);

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <arpa/inet.h>
-
 #include <gtest/gtest.h>
 
 #include <map>
