@@ -41,6 +41,15 @@ struct Match {
 
 inline bool operator==(const Match& a, const Match& b) { return a.key == b.key && a.mask == b.mask; }
 
+// How specific a match is: its mask's set bits. Among rules of equal priority the more
+// specific one wins (OpenFlow leaves the choice undefined; this is what a rule writer means by
+// "priority=10,ip,nw_dst=X" beside "priority=10,ip,in_port=2,nw_dst=X"), then the older one.
+inline int match_bits(const Match& m) {
+  int n = 0;
+  for (size_t i = 0; i < MatchKey::kWords; ++i) n += __builtin_popcountll(m.mask.words()[i]);
+  return n;
+}
+
 inline void match_apply_mask(const MatchKey& key, const MatchMask& mask, MatchKey& out) {
   for (size_t i = 0; i < MatchKey::kWords; ++i) out.words()[i] = key.words()[i] & mask.words()[i];
 }

@@ -35,8 +35,11 @@ bool matches_intersect(const Match& a, const Match& b) {
 // the l3acl bench at 1M rules (1.46 us a lookup, against 2.35 without prefetch, 1.72 with 2).
 constexpr size_t kPrefetchAhead = 4;
 
+// Priority, then the more specific match, then the older rule (match.h, match_bits).
 bool beats(const Rule* r, const Rule* best) {
-  return !best || r->priority > best->priority || (r->priority == best->priority && r->id < best->id);
+  if (!best || r->priority != best->priority) return !best || r->priority > best->priority;
+  const int a = match_bits(r->match), b = match_bits(best->match);
+  return a != b ? a > b : r->id < best->id;
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 //   lookup walks them in that order and stops before the first subtable whose max priority
 //   is below the best match found so far: nothing there can win, so its fields never enter
 //   the wildcards. (Equal max priority is still visited: equal priorities break ties on the
-//   lowest rule id.)
+//   more specific match, then the lowest rule id.)
 // - Staged lookup: inside a subtable the mask is cut into stages, metadata+in_port / L2 / L3
 //   / L4, each with a set of the hashes of the rule keys' prefix up to that stage. The walk
 //   stops at the first stage whose hash is absent: the result (no rule here) then depends only
@@ -85,7 +85,8 @@ class RuleClassifier {
   void for_each(const std::function<void(Rule*)>& fn) const;
   size_t size() const { return n_rules_; }
 
-  // The highest-priority rule matching packet (ties: the lowest rule->id), or nullptr.
+  // The highest-priority rule matching packet (ties: the more specific match, i.e. more mask
+  // bits, then the lowest rule->id), or nullptr.
   // ORs into *wildcards (may be nullptr) every bit the result depends on: any packet p2 with
   // (p2 & W) == (packet & W), W being the final wildcards, gets the same result.
   const Rule* lookup(const MatchKey& packet, MatchMask* wildcards) const;

@@ -19,8 +19,11 @@ namespace {
 
 uint32_t prefix_mask32(unsigned plen) { return plen == 0 ? 0 : ~uint32_t{0} << (32 - plen); }
 
+// Priority, then the more specific match, then the lower id.
 bool beats(const Rule* a, const Rule* b) {
-  return a->priority != b->priority ? a->priority > b->priority : a->id < b->id;
+  if (a->priority != b->priority) return a->priority > b->priority;
+  if (match_bits(a->match) != match_bits(b->match)) return match_bits(a->match) > match_bits(b->match);
+  return a->id < b->id;
 }
 
 class Reference {

@@ -140,19 +140,29 @@ TEST_F(RuleClassifierTest, SameKeyRulesStackByPriorityAndSurviveRemoval) {
   EXPECT_EQ(cls_.subtable_count(), 0u);
 }
 
-TEST_F(RuleClassifierTest, HigherPriorityWinsAndTiesGoToLowestId) {
+TEST_F(RuleClassifierTest, HigherPriorityWinsThenTheMoreSpecificMatchThenTheLowestId) {
   MatchKey p = MatchBuilder().in_port(1).udp().nw_dst(ipv4(10, 1, 2, 3)).tp_dst(80).packet();
-  Rule* broad = add(MatchBuilder().in_port(1).build(), 7);
+  Rule* broad = add(MatchBuilder().in_port(1).build(), 7);  // 32 mask bits
   EXPECT_EQ(cls_.lookup(p, nullptr), broad);
-  // Same priority in another subtable, inserted later but given a lower id: it wins the tie.
-  Rule* tie = make(MatchBuilder().ip().nw_dst(ipv4(10, 0, 0, 0), 8).build(), 7);
-  tie->id = 0;
-  ASSERT_TRUE(cls_.insert(tie).is_ok());
-  EXPECT_EQ(cls_.lookup(p, nullptr), tie);
+  // Same priority, fewer bits (dl_type 16 + /8), even with a lower id: broad stays.
+  Rule* looser = make(MatchBuilder().ip().nw_dst(ipv4(10, 0, 0, 0), 8).build(), 7);
+  looser->id = 0;
+  ASSERT_TRUE(cls_.insert(looser).is_ok());
+  EXPECT_EQ(cls_.lookup(p, nullptr), broad);
+  // Same priority, as many bits (16 + /16), lower id: the tie goes to the lower id.
+  Rule* same_bits = make(MatchBuilder().ip().nw_dst(ipv4(10, 1, 0, 0), 16).build(), 7);
+  same_bits->id = 0;  // broad has id 1
+  ASSERT_TRUE(cls_.insert(same_bits).is_ok());
+  EXPECT_EQ(cls_.lookup(p, nullptr), same_bits);
+  // Same priority, more bits (16 + /24), inserted last: the more specific match wins.
+  Rule* tighter = add(MatchBuilder().ip().nw_dst(ipv4(10, 1, 2, 0), 24).build(), 7);
+  EXPECT_EQ(cls_.lookup(p, nullptr), tighter);
   Rule* best = add(MatchBuilder().udp().tp_dst(80).build(), 8);
   EXPECT_EQ(cls_.lookup(p, nullptr), best);
   cls_.remove(best);
-  cls_.remove(tie);
+  cls_.remove(tighter);
+  cls_.remove(same_bits);
+  cls_.remove(looser);
   EXPECT_EQ(cls_.lookup(p, nullptr), broad);
 }
 

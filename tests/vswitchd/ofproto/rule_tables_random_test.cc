@@ -149,12 +149,15 @@ struct Model {
     return std::nullopt;
   }
 
-  // Highest priority covering the packet, ties to the lowest id.
+  // Highest priority covering the packet, ties to the more specific match, then the lowest id.
   std::optional<uint64_t> lookup(uint8_t table, const MatchKey& packet) const {
     const ModelRule* best = nullptr;
     for (const ModelRule& r : rules) {
       if (r.table != table || !match_covers(r.match, packet)) continue;
-      if (!best || r.priority > best->priority || (r.priority == best->priority && r.id < best->id))
+      if (!best || r.priority > best->priority ||
+          (r.priority == best->priority &&
+           (match_bits(r.match) > match_bits(best->match) ||
+            (match_bits(r.match) == match_bits(best->match) && r.id < best->id))))
         best = &r;
     }
     return best ? std::optional<uint64_t>(best->id) : std::nullopt;
