@@ -128,12 +128,14 @@ class Datapath {
   rte_mempool* control_pool() const { return control_pool_; }
 
   // ---- flows ----
-  Status flow_put(const FlowPut& put);
-  std::vector<Status> flow_put_batch(std::span<const FlowPut> puts);
+  // created_id (optional) gets the new megaflow's id (FlowEntry::id) when one is created.
+  Status flow_put(const FlowPut& put, uint64_t* created_id = nullptr);
+  std::vector<Status> flow_put_batch(std::span<const FlowPut> puts, std::vector<uint64_t>* created_ids = nullptr);
   Status flow_del(const FlowKey& key, const FlowMask& mask, FlowStats* final_stats = nullptr);
   Result<FlowEntry> flow_get(const FlowKey& key, const FlowMask& mask) const;
   std::vector<FlowEntry> flow_dump() const;
-  std::vector<FlowStatsEntry> flow_stats_dump() const;
+  // Replaces out's contents (reusing its memory) with every flow's id, match and counters.
+  void flow_stats_dump(std::vector<FlowStatsEntry>& out) const;
   void flow_flush();
   size_t flow_count() const;
 

@@ -34,14 +34,18 @@ FlowEntry entry_of(const Megaflow& f) {
 
 }  // namespace
 
-Status Datapath::flow_put(const FlowPut& put) {
+Status Datapath::flow_put(const FlowPut& put, uint64_t* created_id) {
   switch (put.mode) {
-    case FlowPutMode::kCreate:
-      return classifier_->insert(put.key, put.mask, put.actions).status();
+    case FlowPutMode::kCreate: {
+      auto r = classifier_->insert(put.key, put.mask, put.actions);
+      if (r.is_ok() && created_id) *created_id = r.value()->id;
+      return r.status();
+    }
     case FlowPutMode::kModify:
       return classifier_->modify(put.key, put.mask, put.actions);
     case FlowPutMode::kCreateOrModify: {
       auto r = classifier_->insert(put.key, put.mask, put.actions);
+      if (r.is_ok() && created_id) *created_id = r.value()->id;
       if (r.is_ok() || r.status().code() != StatusCode::kAlreadyExists) return r.status();
       return classifier_->modify(put.key, put.mask, put.actions);
     }
@@ -49,10 +53,11 @@ Status Datapath::flow_put(const FlowPut& put) {
   return invalid_argument("mode: unknown flow put mode");
 }
 
-std::vector<Status> Datapath::flow_put_batch(std::span<const FlowPut> puts) {
+std::vector<Status> Datapath::flow_put_batch(std::span<const FlowPut> puts, std::vector<uint64_t>* created_ids) {
   std::vector<Status> out;
   out.reserve(puts.size());
-  for (const FlowPut& p : puts) out.push_back(flow_put(p));
+  if (created_ids) created_ids->assign(puts.size(), 0);
+  for (size_t i = 0; i < puts.size(); ++i) out.push_back(flow_put(puts[i], created_ids ? &(*created_ids)[i] : nullptr));
   return out;
 }
 
@@ -77,11 +82,9 @@ std::vector<FlowEntry> Datapath::flow_dump() const {
   return out;
 }
 
-std::vector<FlowStatsEntry> Datapath::flow_stats_dump() const {
-  std::vector<FlowStatsEntry> out;
-  out.reserve(classifier_->size());
+void Datapath::flow_stats_dump(std::vector<FlowStatsEntry>& out) const {
+  out.clear();  // keeps the capacity: a periodic caller does not fault in fresh pages each time
   classifier_->for_each([&out](const Megaflow& f) { out.push_back({f.id, f.key, f.mask, stats_of(f)}); });
-  return out;
 }
 
 void Datapath::flow_flush() { classifier_->flush(); }

@@ -87,14 +87,6 @@ class Ofproto {
   void revalidate_now();
 
  private:
-  struct MegaflowId {
-    dp::FlowKey key;
-    dp::FlowMask mask;
-    bool operator==(const MegaflowId&) const = default;
-  };
-  struct MegaflowIdHash {
-    size_t operator()(const MegaflowId& id) const { return dp::flow_key_hash(id.key, dp::flow_key_hash(id.mask)); }
-  };
   struct Ukey {
     std::vector<uint64_t> rules;  // rule ids the translation went through
     uint64_t created_ms = 0;
@@ -125,7 +117,9 @@ class Ofproto {
   Translator xlate_;
 
   std::mutex ukeys_mutex_;
-  std::unordered_map<MegaflowId, Ukey, MegaflowIdHash> ukeys_;
+  std::unordered_map<uint64_t, Ukey> ukeys_;  // by datapath megaflow id
+  std::mutex pass_mutex_;                      // one periodic pass at a time (thread + revalidate_now)
+  std::vector<dp::FlowStatsEntry> stats_buf_;  // under pass_mutex_: reused every pass
 
   std::atomic<bool> running_{false};
   std::vector<std::thread> handlers_;

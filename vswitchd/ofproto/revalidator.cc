@@ -38,15 +38,17 @@ void Ofproto::revalidate_now() { periodic_pass(); }
 
 void Ofproto::periodic_pass() {
   if (!dp_) return;
+  std::lock_guard pass_lock(pass_mutex_);
   const uint64_t now = now_ms();
   macs_.expire(now);
 
-  std::vector<dp::FlowStatsEntry> flows = dp_->flow_stats_dump();
+  std::vector<dp::FlowStatsEntry>& flows = stats_buf_;
+  dp_->flow_stats_dump(flows);
   {
     std::shared_lock rules_lock(rules_mutex_);
     std::lock_guard ukeys_lock(ukeys_mutex_);
     for (const dp::FlowStatsEntry& f : flows) {
-      auto it = ukeys_.find(MegaflowId{f.key, f.mask});
+      auto it = ukeys_.find(f.id);
       if (it == ukeys_.end()) continue;  // not ours (installed by hand): leave it alone
       Ukey& u = it->second;
       if (f.stats.packets > u.credited_packets && u.learns_macs) refresh_macs(f.key);
@@ -118,7 +120,7 @@ void Ofproto::revalidate_locked() {
     ctx.side_effects = false;
     std::vector<uint64_t> rules;
     xlate_.translate(ctx, now, 0, &rules);
-    auto it = ukeys_.find(MegaflowId{f.key, f.mask});
+    auto it = ukeys_.find(f.id);
     if (ctx.overflow || needs_wider_mask(ctx.wildcards, f.mask)) {
       dp::FlowStats last{};
       if (dp_->flow_del(f.key, f.mask, &last) && it != ukeys_.end()) credit_locked(it->second, last, now);

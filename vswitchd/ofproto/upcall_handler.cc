@@ -66,17 +66,15 @@ void Ofproto::handle_upcalls(dp::Upcall* upcalls, uint32_t n) {
     execs.push_back(dp::ExecuteRequest{up.packet, up.key.in_port, ctx.actions});
   }
   if (!puts.empty()) {
-    std::vector<Status> results = dp_->flow_put_batch(puts);
+    std::vector<uint64_t> ids;
+    std::vector<Status> results = dp_->flow_put_batch(puts, &ids);
     std::lock_guard ukeys_lock(ukeys_mutex_);
     for (size_t i = 0; i < puts.size(); ++i) {
       // already_exists: several packets of one megaflow missed together; the first installed it.
       if (!results[i]) continue;
-      MegaflowId id;
-      dp::flow_key_apply_mask(puts[i].key, puts[i].mask, id.key);
-      id.mask = puts[i].mask;
       bool learns = true;
-      for (uint8_t b : id.mask.dl_src) learns = learns && b == 0xff;
-      ukeys_[id] = Ukey{std::move(put_rules[i]), now, learns};
+      for (uint8_t b : puts[i].mask.dl_src) learns = learns && b == 0xff;
+      ukeys_[ids[i]] = Ukey{std::move(put_rules[i]), now, learns};
       counters_.megaflows_installed.fetch_add(1, std::memory_order_relaxed);
     }
   }
