@@ -27,8 +27,9 @@ case $RULES in
            echo "priority=5,ip,in_port=1,actions=output:2"; echo "priority=5,ip,in_port=2,actions=output:1"
            for p in $(seq 1 20); do echo "priority=20,udp,in_port=1,tp_dst=$((5000+p)),actions=drop"; done; } > $D/rules ;;
   hosts) python3 -c "
+a=(10<<24)|(253<<16)
 for f in range($FLOWS):
-    d=(10<<24)|(253<<16)|f
+    d=a+f
     ip='%d.%d.%d.%d' % (d>>24,(d>>16)&255,(d>>8)&255,d&255)
     print('priority=10,ip,nw_dst=%s,actions=output:2' % ip)
     print('priority=10,ip,in_port=2,nw_dst=%s,actions=output:1' % ip)

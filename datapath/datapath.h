@@ -69,11 +69,10 @@ struct FlowEntry {
   FlowStats stats{};
 };
 
-// A flow without its actions: what a periodic stats pass needs, at a third of the size.
+// A flow's id and counters: what a periodic stats pass needs (32 bytes, against ~750 for a
+// FlowEntry: a pass over 2M megaflows must not stream a gigabyte).
 struct FlowStatsEntry {
   uint64_t id = 0;
-  FlowKey key{};
-  FlowMask mask{};
   FlowStats stats{};
 };
 
@@ -132,9 +131,10 @@ class Datapath {
   Status flow_put(const FlowPut& put, uint64_t* created_id = nullptr);
   std::vector<Status> flow_put_batch(std::span<const FlowPut> puts, std::vector<uint64_t>* created_ids = nullptr);
   Status flow_del(const FlowKey& key, const FlowMask& mask, FlowStats* final_stats = nullptr);
+  Status flow_del_by_id(uint64_t id, FlowStats* final_stats = nullptr);
   Result<FlowEntry> flow_get(const FlowKey& key, const FlowMask& mask) const;
   std::vector<FlowEntry> flow_dump() const;
-  // Replaces out's contents (reusing its memory) with every flow's id, match and counters.
+  // Replaces out's contents (reusing its memory) with every flow's id and counters.
   void flow_stats_dump(std::vector<FlowStatsEntry>& out) const;
   void flow_flush();
   size_t flow_count() const;

@@ -69,6 +69,11 @@ Status Datapath::flow_del(const FlowKey& key, const FlowMask& mask, FlowStats* f
   return classifier_->remove(key, mask);
 }
 
+Status Datapath::flow_del_by_id(uint64_t id, FlowStats* final_stats) {
+  return classifier_->remove_by_id(id, final_stats ? [final_stats](const Megaflow& f) { *final_stats = stats_of(f); }
+                                                   : std::function<void(const Megaflow&)>{});
+}
+
 Result<FlowEntry> Datapath::flow_get(const FlowKey& key, const FlowMask& mask) const {
   const Megaflow* f = classifier_->find(key, mask);
   if (!f) return not_found("match: no megaflow with this key and mask");
@@ -84,7 +89,7 @@ std::vector<FlowEntry> Datapath::flow_dump() const {
 
 void Datapath::flow_stats_dump(std::vector<FlowStatsEntry>& out) const {
   out.clear();  // keeps the capacity: a periodic caller does not fault in fresh pages each time
-  classifier_->for_each([&out](const Megaflow& f) { out.push_back({f.id, f.key, f.mask, stats_of(f)}); });
+  classifier_->for_each([&out](const Megaflow& f) { out.push_back({f.id, stats_of(f)}); });
 }
 
 void Datapath::flow_flush() { classifier_->flush(); }

@@ -126,11 +126,12 @@ Status MegaflowClassifier::remove(const FlowKey& key, const FlowMask& mask) {
   return Status::ok();
 }
 
-Status MegaflowClassifier::remove_by_id(uint64_t id) {
+Status MegaflowClassifier::remove_by_id(uint64_t id, const std::function<void(const Megaflow&)>& last) {
   std::lock_guard lock(mutex_);
   reclaim_locked(false);
   auto it = flow_by_id_.find(id);
   if (it == flow_by_id_.end()) return not_found("id: no megaflow " + std::to_string(id));
+  if (last) last(*it->second);
   remove_locked(it->second);
   return Status::ok();
 }

@@ -76,7 +76,8 @@ class MegaflowClassifier {
   Result<Megaflow*> insert(const FlowKey& key, const FlowMask& mask, const ActionList& actions);
   Status modify(const FlowKey& key, const FlowMask& mask, const ActionList& actions);  // not_found
   Status remove(const FlowKey& key, const FlowMask& mask);                             // not_found
-  Status remove_by_id(uint64_t id);                                                    // not_found
+  // not_found. last (optional) sees the flow just before it goes (its final counters).
+  Status remove_by_id(uint64_t id, const std::function<void(const Megaflow&)>& last = {});
   void flush();
   // Exact (key & mask, mask) match, for the slow path. Takes the writer lock.
   const Megaflow* find(const FlowKey& key, const FlowMask& mask) const;

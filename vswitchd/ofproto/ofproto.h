@@ -90,7 +90,9 @@ class Ofproto {
   struct Ukey {
     std::vector<uint64_t> rules;  // rule ids the translation went through
     uint64_t created_ms = 0;
-    bool learns_macs = false;  // the decision went through NORMAL's learning (dl_src fully masked)
+    // Set when the decision went through NORMAL's learning (dl_src fully masked): the
+    // megaflow's key, to refresh its station while the datapath forwards without misses.
+    std::unique_ptr<dp::FlowKey> learn_key;
     uint64_t credited_packets = 0, credited_bytes = 0;  // megaflow counters already in the rules
   };
 

@@ -51,13 +51,13 @@ void Ofproto::periodic_pass() {
       auto it = ukeys_.find(f.id);
       if (it == ukeys_.end()) continue;  // not ours (installed by hand): leave it alone
       Ukey& u = it->second;
-      if (f.stats.packets > u.credited_packets && u.learns_macs) refresh_macs(f.key);
+      if (f.stats.packets > u.credited_packets && u.learn_key) refresh_macs(*u.learn_key);
       credit_locked(u, f.stats, now);
       const uint64_t idle_ms = f.stats.used_ms_ago >= 0 ? static_cast<uint64_t>(f.stats.used_ms_ago)
                                                         : now - std::min(now, u.created_ms);
       if (idle_ms > cfg_.max_idle_ms) {
         dp::FlowStats last{};
-        if (dp_->flow_del(f.key, f.mask, &last)) {
+        if (dp_->flow_del_by_id(f.id, &last)) {
           credit_locked(u, last, now);
           counters_.idle_expired.fetch_add(1, std::memory_order_relaxed);
         }

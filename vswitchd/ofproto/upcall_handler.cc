@@ -72,9 +72,15 @@ void Ofproto::handle_upcalls(dp::Upcall* upcalls, uint32_t n) {
     for (size_t i = 0; i < puts.size(); ++i) {
       // already_exists: several packets of one megaflow missed together; the first installed it.
       if (!results[i]) continue;
+      Ukey& u = ukeys_[ids[i]];
+      u.rules = std::move(put_rules[i]);
+      u.created_ms = now;
       bool learns = true;
       for (uint8_t b : puts[i].mask.dl_src) learns = learns && b == 0xff;
-      ukeys_[ids[i]] = Ukey{std::move(put_rules[i]), now, learns};
+      if (learns) {
+        u.learn_key = std::make_unique<dp::FlowKey>();
+        dp::flow_key_apply_mask(puts[i].key, puts[i].mask, *u.learn_key);
+      }
       counters_.megaflows_installed.fetch_add(1, std::memory_order_relaxed);
     }
   }
