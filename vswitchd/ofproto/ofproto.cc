@@ -108,6 +108,7 @@ std::map<std::string, uint64_t> Ofproto::counters() const {
       {"ofproto.drop_packet_in_unknown", counters_.packet_in_unknown.load()},
       {"ofproto.handler_busy_us", counters_.handler_busy_ns.load() / 1000},
       {"revalidator.kept", counters_.reval_kept.load()},
+      {"revalidator.last_pass_us", last_pass_us_.load()},
       {"revalidator.modified", counters_.reval_modified.load()},
       {"revalidator.deleted", counters_.reval_deleted.load()},
       {"revalidator.idle_expired", counters_.idle_expired.load()},

@@ -17,7 +17,8 @@
 // - The periodic revalidator (every revalidator_interval_ms): credits megaflow counters to
 //   the rules they went through (ukeys), removes megaflows idle longer than max_idle_ms,
 //   expires rules with timeouts, ages the MAC table, and fully revalidates when the MAC table
-//   or the port config changed since the last pass.
+//   or the port config changed since the last pass. The period stretches so the pass never
+//   takes more than 10% of a core (revalidator_loop).
 // - The megaflow limit is enforced at install time only; installed, active megaflows are
 //   never evicted to make room, so a working set larger than the limit costs slow-path
 //   executions for the excess, not a thrash of the whole cache (OVS's collapse on `hosts`).
@@ -124,6 +125,7 @@ class Ofproto {
   std::vector<dp::FlowStatsEntry> stats_buf_;  // under pass_mutex_: reused every pass
 
   std::atomic<bool> running_{false};
+  std::atomic<uint64_t> last_pass_us_{0};  // duration of the last periodic pass
   std::vector<std::thread> handlers_;
   std::thread revalidator_;
   std::atomic<uint64_t> ports_version_{0};

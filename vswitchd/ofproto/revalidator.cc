@@ -23,14 +23,24 @@ bool needs_wider_mask(const dp::FlowMask& wanted, const dp::FlowMask& installed)
 
 }  // namespace
 
+// The pass costs time proportional to the number of megaflows (a 2M-megaflow pass takes
+// hundreds of milliseconds). Its period stretches so that it never takes more than
+// kMaxDutyPercent of a core: with many megaflows, stats and idle expiry get coarser instead of
+// the control core (shared with handlers) being eaten, and the flow limit never shrinks because
+// a pass was slow (what makes OVS collapse on `hosts`).
 void Ofproto::revalidator_loop() {
   using namespace std::chrono;
+  constexpr int64_t kMaxDutyPercent = 10;
   auto next = steady_clock::now();
   while (running_.load(std::memory_order_relaxed)) {
     std::this_thread::sleep_for(milliseconds(10));
     if (steady_clock::now() < next) continue;
-    next = steady_clock::now() + milliseconds(cfg_.revalidator_interval_ms);
+    const auto start = steady_clock::now();
     periodic_pass();
+    const auto took = steady_clock::now() - start;
+    next = start + std::max<steady_clock::duration>(milliseconds(cfg_.revalidator_interval_ms),
+                                                    took * (100 / kMaxDutyPercent));
+    last_pass_us_.store(duration_cast<microseconds>(took).count(), std::memory_order_relaxed);
   }
 }
 
