@@ -86,7 +86,8 @@ void Ofproto::periodic_pass() {
     std::unique_lock lock(rules_mutex_);
     size_t expired = tables_.expire(now);
     counters_.rules_expired.fetch_add(expired, std::memory_order_relaxed);
-    revalidate_locked();
+    // A due time is a lower bound (a rule in use moves on): revalidate only on a real change.
+    if (expired || decisions_changed) revalidate_locked();
   }
 }
 
