@@ -1,11 +1,43 @@
 #include "vswitchd/ofproto/ofproto.h"
 
 #include <chrono>
+#include <cstring>
 
 #include "datapath/flow_text.h"
 #include "vswitchd/ofproto/rule_text.h"
 
 namespace sluice::ofp {
+
+namespace {
+
+// The fields of a traced packet worth printing: every byte that is set, widened to whole
+// fields (so 10.0.0.0 prints as an address, not a /8, and port 80 as 80), plus in_port.
+dp::FlowMask shown_fields(const dp::FlowKey& k) {
+  dp::FlowMask m{};
+  const auto* kb = reinterpret_cast<const uint8_t*>(&k);
+  auto* mb = reinterpret_cast<uint8_t*>(&m);
+  for (size_t i = 0; i < sizeof(k); ++i) mb[i] = kb[i] ? 0xff : 0;
+  auto widen = [](uint8_t* field, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      if (field[i]) {
+        std::memset(field, 0xff, n);
+        return;
+      }
+    }
+  };
+  const size_t addr = k.dl_type == rte_cpu_to_be_16(0x86dd) ? 16 : 4;
+  widen(m.nw_src, addr);
+  widen(m.nw_dst, addr);
+  widen(m.dl_src, 6);
+  widen(m.dl_dst, 6);
+  for (rte_be16_t* f : {&m.dl_type, &m.tp_src, &m.tp_dst, &m.vlan_tci, &m.vlan_tci2}) {
+    if (*f) *f = 0xffff;
+  }
+  m.in_port = UINT32_MAX;
+  return m;
+}
+
+}  // namespace
 
 Ofproto::Ofproto(dp::Datapath* dp, Config cfg)
     : dp_(dp),
@@ -75,11 +107,7 @@ size_t Ofproto::rule_count() const {
 
 std::vector<std::string> Ofproto::trace(const dp::FlowKey& packet) const {
   std::vector<std::string> lines;
-  lines.push_back("packet: " + dp::format_match(packet, [] {
-                    dp::FlowMask all;
-                    std::memset(&all, 0xff, sizeof(all));
-                    return all;
-                  }()));
+  lines.push_back("packet: " + dp::format_match(packet, shown_fields(packet)));
   XlateContext ctx;
   ctx.flow = packet;
   ctx.side_effects = false;
