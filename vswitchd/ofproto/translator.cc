@@ -121,7 +121,7 @@ void Translator::translate(XlateContext& ctx, uint64_t now_ms, uint32_t packet_b
     const Rule* rule = tables_.lookup(table, key, &wc);
     merge_wildcards(ctx, wc.flow);
     if (!rule) {
-      ctx.note("table " + std::to_string(table) + ": no rule matched: drop (table miss)");
+      if (ctx.trace) ctx.note("table " + std::to_string(table) + ": no rule matched: drop (table miss)");
       return;
     }
     if (ctx.trace) ctx.note("table " + std::to_string(table) + ": " + format_rule(*rule, now_ms));
@@ -144,7 +144,7 @@ void Translator::translate(XlateContext& ctx, uint64_t now_ms, uint32_t packet_b
 
 void Translator::output(XlateContext& ctx, uint32_t port) const {
   if (port == ctx.flow.in_port) {  // in_port is always in the mask (translate())
-    ctx.note("  output:" + std::to_string(port) + " is the input port: skipped (use IN_PORT)");
+    if (ctx.trace) ctx.note("  output:" + std::to_string(port) + " is the input port: skipped (use IN_PORT)");
     return;
   }
   ctx.push(dp::make_output(port));
