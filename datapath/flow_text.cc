@@ -9,6 +9,8 @@
 #include <cstring>
 #include <iterator>
 
+#include "datapath/number_text.h"
+
 namespace sluice::dp {
 namespace {
 
@@ -38,19 +40,10 @@ uint64_t ones(unsigned bits) { return bits >= 64 ? ~0ull : (1ull << bits) - 1; }
 
 // Decimal, or hex with a 0x prefix; at most `bits` bits.
 Result<uint64_t> parse_number(std::string_view field, std::string_view text, unsigned bits) {
-  std::string_view digits = text;
-  int base = 10;
-  if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
-    digits.remove_prefix(2);
-    base = 16;
-  }
   uint64_t v = 0;
-  const char* end = digits.data() + digits.size();
-  auto [ptr, ec] = std::from_chars(digits.data(), end, v, base);
-  if (digits.empty() || ec == std::errc::invalid_argument || ptr != end) {
-    return bad(field, text, "is not a number");
-  }
-  if (ec == std::errc::result_out_of_range || (v & ~ones(bits)) != 0) {
+  const NumberScan scan = scan_unsigned(text, v);
+  if (scan == NumberScan::kNotANumber) return bad(field, text, "is not a number");
+  if (scan == NumberScan::kTooBig || (v & ~ones(bits)) != 0) {
     return invalid_argument(str(field) + ": " + str(text) + " does not fit in " +
                             std::to_string(bits) + " bits");
   }

@@ -47,6 +47,18 @@ sluice::Status load_rules(sluice::ofp::Ofproto& ofproto, const std::string& path
   return sluice::Status::ok();
 }
 
+// A port's VLAN role from its --port keys: access with tag=, else a trunk (of trunks=, or all).
+sluice::ofp::BridgePort bridge_port(uint32_t port_no, const sluice::vswitchd::PortVlan& vlan) {
+  sluice::ofp::BridgePort bp;
+  bp.port_no = port_no;
+  if (vlan.tag >= 0) {
+    bp.vlan_mode = sluice::ofp::VlanMode::kAccess;
+    bp.tag = static_cast<uint16_t>(vlan.tag);
+  }
+  bp.trunks = vlan.trunks;
+  return bp;
+}
+
 // --trace: the pipeline offline (no EAL, no datapath), for operators debugging a drop.
 int trace(const sluice::vswitchd::Options& opts) {
   using namespace sluice;
@@ -58,14 +70,7 @@ int trace(const sluice::vswitchd::Options& opts) {
   ofp::Ofproto ofproto(nullptr, opts.ofproto);
   std::vector<ofp::BridgePort> ports;
   for (size_t i = 0; i < opts.ports.size(); ++i) {
-    ofp::BridgePort bp;
-    bp.port_no = static_cast<uint32_t>(i + 1);
-    if (opts.port_vlans[i].tag >= 0) {
-      bp.vlan_mode = ofp::VlanMode::kAccess;
-      bp.tag = static_cast<uint16_t>(opts.port_vlans[i].tag);
-    }
-    bp.trunks = opts.port_vlans[i].trunks;
-    ports.push_back(bp);
+    ports.push_back(bridge_port(static_cast<uint32_t>(i + 1), opts.port_vlans[i]));
   }
   Status st = ofproto.set_ports(ports);
   if (st && !opts.rules_file.empty()) st = load_rules(ofproto, opts.rules_file);
@@ -115,15 +120,7 @@ int main(int argc, char** argv) {
         rc = 1;
         break;
       }
-      ofp::BridgePort bp;
-      bp.port_no = *port_no;
-      const vswitchd::PortVlan& vlan = opts->port_vlans[i];
-      if (vlan.tag >= 0) {
-        bp.vlan_mode = ofp::VlanMode::kAccess;
-        bp.tag = static_cast<uint16_t>(vlan.tag);
-      }
-      bp.trunks = vlan.trunks;
-      bridge_ports.push_back(bp);
+      bridge_ports.push_back(bridge_port(*port_no, opts->port_vlans[i]));
       std::printf("vswitchd: port %u: %s (%s)\n", *port_no, pc.name.c_str(), dp::port_type_name(pc.type));
     }
     if (rc == 0) {

@@ -1,6 +1,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "datapath/number_text.h"
 #include "vswitchd/ofproto/rule_text_internal.h"
 
 namespace sluice::ofp::rule_text_detail {
@@ -13,19 +14,10 @@ Status bad(std::string_view field, std::string_view text, std::string_view what)
 }
 
 Result<uint64_t> parse_uint(std::string_view field, std::string_view text, uint64_t max) {
-  std::string_view digits = text;
-  int base = 10;
-  if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
-    digits.remove_prefix(2);
-    base = 16;
-  }
   uint64_t v = 0;
-  const char* end = digits.data() + digits.size();
-  auto [ptr, ec] = std::from_chars(digits.data(), end, v, base);
-  if (digits.empty() || ec == std::errc::invalid_argument || ptr != end) {
-    return bad(field, text, "is not a number");
-  }
-  if (ec == std::errc::result_out_of_range || v > max) {
+  const NumberScan scan = scan_unsigned(text, v);
+  if (scan == NumberScan::kNotANumber) return bad(field, text, "is not a number");
+  if (scan == NumberScan::kTooBig || v > max) {
     return invalid_argument(std::string(field) + ": " + std::string(text) + " is out of range (0.." +
                             std::to_string(max) + ")");
   }
