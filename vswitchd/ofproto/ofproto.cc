@@ -140,6 +140,7 @@ std::map<std::string, uint64_t> Ofproto::counters() const {
       {"ofproto.upcalls", counters_.upcalls.load()},
       {"ofproto.megaflows_installed", counters_.megaflows_installed.load()},
       {"ofproto.flow_limit_hit", counters_.flow_limit_hit.load()},
+      {"ofproto.megaflow_install_failed", counters_.install_failed.load()},
       {"ofproto.drop_xlate_overflow", counters_.xlate_overflow.load()},
       {"ofproto.drop_packet_in_unknown", counters_.packet_in_unknown.load()},
       {"ofproto.handler_busy_us", counters_.handler_busy_ns.load() / 1000},

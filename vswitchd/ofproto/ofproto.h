@@ -133,6 +133,7 @@ class Ofproto {
 
   struct Counters {
     std::atomic<uint64_t> upcalls{0}, megaflows_installed{0}, flow_limit_hit{0}, xlate_overflow{0};
+    std::atomic<uint64_t> install_failed{0};  // the datapath refused a megaflow (not a duplicate)
     std::atomic<uint64_t> packet_in_unknown{0}, reval_kept{0}, reval_modified{0}, reval_deleted{0};
     std::atomic<uint64_t> idle_expired{0}, rules_expired{0};
     std::atomic<uint64_t> handler_busy_ns{0};  // time handlers spent on batches (miss-path cost)

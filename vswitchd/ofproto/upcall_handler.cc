@@ -83,7 +83,13 @@ void Ofproto::handle_upcalls(dp::Upcall* upcalls, uint32_t n) {
     std::lock_guard ukeys_lock(ukeys_mutex_);
     for (size_t i = 0; i < puts.size(); ++i) {
       // already_exists: several packets of one megaflow missed together; the first installed it.
-      if (!results[i]) continue;
+      // Anything else (megaflow memory exhausted) leaves the flow on the slow path: counted.
+      if (!results[i]) {
+        if (results[i].code() != StatusCode::kAlreadyExists) {
+          counters_.install_failed.fetch_add(1, std::memory_order_relaxed);
+        }
+        continue;
+      }
       Ukey& u = ukeys_[ids[i]];
       u.rules = std::move(put_rules[i]);
       u.created_ms = now;
