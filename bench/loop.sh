@@ -37,7 +37,7 @@ for f in range($FLOWS):
   *) echo "bench/loop.sh: unknown rule set $RULES (port | l3acl | hosts)" >&2; exit 2 ;;
 esac
 
-"$VSWITCHD" --main-core 0 --pmd-cores 1 --file-prefix sluiceloop$$ --flow-limit ${FLOW_LIMIT:-4000000} \
+"$VSWITCHD" --db "$D/conf.db" --main-core 0 --pmd-cores 1 --file-prefix sluiceloop$$ --flow-limit ${FLOW_LIMIT:-4000000} \
   --port "vh0,type=vhostuserclient,path=$D/vh0.sock" --port "vh1,type=vhostuserclient,path=$D/vh1.sock" \
   --rules "$D/rules" > "$D/sw.log" 2>&1 &
 SW=$!

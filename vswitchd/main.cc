@@ -1,6 +1,9 @@
-// vswitchd: hosts the datapath and one bridge's rule tables (ofproto). Until ovsdb_lite exists
-// it is configured from the command line (see --help).
+// vswitchd: hosts the datapath and one bridge's rule tables (ofproto), configured from its
+// ovsdb_lite database (--db): it builds the bridge's ports from the database at start-up and
+// reconciles on every commit (see config/reconciler.h). --help lists the options.
+#include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -9,6 +12,10 @@
 #include "datapath/datapath.h"
 #include "datapath/eal.h"
 #include "datapath/flow_text.h"
+#include "vswitchd/config/bridge_config.h"
+#include "vswitchd/config/config_ops.h"
+#include "vswitchd/config/reconciler.h"
+#include "vswitchd/config/switch_schema.h"
 #include "vswitchd/ofproto/ofproto.h"
 #include "vswitchd/ofproto/rule_text.h"
 #include "vswitchd/options.h"
@@ -47,18 +54,6 @@ sluice::Status load_rules(sluice::ofp::Ofproto& ofproto, const std::string& path
   return sluice::Status::ok();
 }
 
-// A port's VLAN role from its --port keys: access with tag=, else a trunk (of trunks=, or all).
-sluice::ofp::BridgePort bridge_port(uint32_t port_no, const sluice::vswitchd::PortVlan& vlan) {
-  sluice::ofp::BridgePort bp;
-  bp.port_no = port_no;
-  if (vlan.tag >= 0) {
-    bp.vlan_mode = sluice::ofp::VlanMode::kAccess;
-    bp.tag = static_cast<uint16_t>(vlan.tag);
-  }
-  bp.trunks = vlan.trunks;
-  return bp;
-}
-
 // --trace: the pipeline offline (no EAL, no datapath), for operators debugging a drop.
 int trace(const sluice::vswitchd::Options& opts) {
   using namespace sluice;
@@ -70,7 +65,7 @@ int trace(const sluice::vswitchd::Options& opts) {
   ofp::Ofproto ofproto(nullptr, opts.ofproto);
   std::vector<ofp::BridgePort> ports;
   for (size_t i = 0; i < opts.ports.size(); ++i) {
-    ports.push_back(bridge_port(static_cast<uint32_t>(i + 1), opts.port_vlans[i]));
+    ports.push_back(sluice::vswitchd::bridge_port(static_cast<uint32_t>(i + 1), opts.port_vlans[i]));
   }
   Status st = ofproto.set_ports(ports);
   if (st && !opts.rules_file.empty()) st = load_rules(ofproto, opts.rules_file);
@@ -80,6 +75,121 @@ int trace(const sluice::vswitchd::Options& opts) {
   }
   for (const std::string& line : ofproto.trace(packet->first)) std::printf("%s\n", line.c_str());
   return 0;
+}
+// Opens (creating) the database; a new one gets the --port list or the default ports, an
+// existing one gets the --port list set on its bridge.
+sluice::Result<std::unique_ptr<sluice::ovsdb::Database>> open_config(const sluice::vswitchd::Options& opts) {
+  using namespace sluice;
+  std::error_code ec;
+  auto dir = std::filesystem::path(opts.db_path).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  ovsdb::Database::Options dbo;
+  dbo.migrations = vswitchd::switch_schema_migrations();
+  auto db = ovsdb::Database::open(opts.db_path, vswitchd::switch_schema(), dbo);
+  if (!db) return invalid_argument("--db " + opts.db_path + ": " + db.status().message());
+  bool fresh = (*db)->rows(vswitchd::kRootTable).empty();
+  if (fresh || opts.ports_given) {
+    Status st = vswitchd::apply_port_specs(**db, opts.ports, opts.port_vlans);
+    if (!st) return invalid_argument("--port: " + st.message());
+    if (fresh) std::printf("vswitchd: created %s\n", opts.db_path.c_str());
+  }
+  return db;
+}
+
+// Settings the database holds and the command line did not override.
+void take_db_settings(const sluice::vswitchd::SwitchConfig& sc, sluice::vswitchd::Options& opts) {
+  if (!opts.cores_given) {
+    if (sc.main_core) opts.eal.main_core = *sc.main_core;
+    if (!sc.pmd_cores.empty()) opts.eal.pmd_cores = sc.pmd_cores;
+    opts.datapath.pmd_cores = opts.eal.pmd_cores;
+  }
+  if (!opts.memory_given && sc.memory_mb) opts.eal.memory_mb = *sc.memory_mb;
+  if (sc.bridge) {
+    if (sc.bridge->fail_secure) opts.ofproto.normal_by_default = false;
+    if (sc.bridge->flow_limit) opts.ofproto.flow_limit = *sc.bridge->flow_limit;
+  }
+}
+
+void print_reconcile(const sluice::vswitchd::ReconcileSummary& sum, const sluice::ovsdb::Database& db) {
+  using namespace sluice;
+  if (sum.added + sum.removed + sum.reconfigured + sum.failed == 0 && sum.status_error.is_ok()) return;
+  std::printf("vswitchd: reconciled: %u added, %u removed, %u reconfigured, %u failed\n", sum.added,
+              sum.removed, sum.reconfigured, sum.failed);
+  for (const ovsdb::Row& iface : db.rows(vswitchd::kInterfaceTable)) {
+    auto err = iface.strings("error");
+    if (!err.empty()) std::printf("vswitchd: interface %s: %s\n", iface.string("name").c_str(), err.front().c_str());
+  }
+  if (!sum.status_error) std::fprintf(stderr, "vswitchd: status write-back: %s\n", sum.status_error.message().c_str());
+  std::fflush(stdout);
+}
+
+int run(sluice::vswitchd::Options& opts, sluice::ovsdb::Database& db) {
+  using namespace sluice;
+  vswitchd::SwitchConfig sc = vswitchd::read_switch_config(db);
+  take_db_settings(sc, opts);
+  Status st = dp::eal_init(opts.eal);
+  if (!st) {
+    std::fprintf(stderr, "vswitchd: %s\n", st.message().c_str());
+    return 1;
+  }
+  int rc = 0;
+  {
+    auto datapath = dp::Datapath::create(opts.datapath);
+    if (!datapath) {
+      std::fprintf(stderr, "vswitchd: %s\n", datapath.status().message().c_str());
+      dp::eal_cleanup();
+      return 1;
+    }
+    dp::Datapath& dp = *datapath.value();
+    ofp::Ofproto ofproto(&dp, opts.ofproto);
+    vswitchd::Reconciler reconciler(db, dp, ofproto);
+    std::atomic<bool> config_changed{false};
+    uint64_t monitor = db.monitor([&](const ovsdb::ChangeSet&) { config_changed = true; }, false);
+    print_reconcile(reconciler.reconcile(), db);
+    for (const dp::PortInfo& p : dp.port_list()) {
+      std::printf("vswitchd: port %u: %s (%s)\n", p.port_no, p.name.c_str(), dp::port_type_name(p.type));
+    }
+    if (!opts.rules_file.empty()) {
+      st = load_rules(ofproto, opts.rules_file);
+      if (!st) {
+        std::fprintf(stderr, "vswitchd: %s\n", st.message().c_str());
+        rc = 1;
+      }
+    }
+    if (rc == 0) {
+      std::signal(SIGINT, on_signal);
+      std::signal(SIGTERM, on_signal);
+      std::signal(SIGUSR1, on_signal);
+      ofproto.start();
+      std::printf("vswitchd: running (bridge %s, db %s, pmd cores:", sc.bridge ? sc.bridge->name.c_str() : "-",
+                  opts.db_path.c_str());
+      for (unsigned c : opts.eal.pmd_cores) std::printf(" %u", c);
+      std::printf("; %zu rules); Ctrl-C to stop\n", ofproto.rule_count());
+      std::fflush(stdout);
+      using Clock = std::chrono::steady_clock;
+      auto next_report = Clock::now() + std::chrono::seconds(opts.stats_interval_s);
+      // Link state is polled: status write-back catches a VM attaching within a second.
+      auto next_link_poll = Clock::now() + std::chrono::seconds(1);
+      while (!g_stop) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (config_changed.exchange(false) || Clock::now() >= next_link_poll) {
+          print_reconcile(reconciler.reconcile(), db);
+                next_link_poll = Clock::now() + std::chrono::seconds(1);
+        }
+        bool periodic = opts.stats_interval_s && Clock::now() >= next_report;
+        if (g_dump || periodic) {
+          g_dump = 0;
+          vswitchd::print_stats(dp, ofproto, stdout);
+          next_report = Clock::now() + std::chrono::seconds(opts.stats_interval_s);
+        }
+      }
+      ofproto.stop();
+      vswitchd::print_stats(dp, ofproto, stdout);
+    }
+    db.cancel_monitor(monitor);
+  }
+  dp::eal_cleanup();
+  return rc;
 }
 
 }  // namespace
@@ -96,70 +206,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!opts->trace_packet.empty()) return trace(*opts);
-  Status st = dp::eal_init(opts->eal);
-  if (!st) {
-    std::fprintf(stderr, "vswitchd: %s\n", st.message().c_str());
+  auto db = open_config(*opts);
+  if (!db) {
+    std::fprintf(stderr, "vswitchd: %s\n", db.status().message().c_str());
     return 1;
   }
-  int rc = 0;
-  {
-    auto datapath = dp::Datapath::create(opts->datapath);
-    if (!datapath) {
-      std::fprintf(stderr, "vswitchd: %s\n", datapath.status().message().c_str());
-      dp::eal_cleanup();
-      return 1;
-    }
-    dp::Datapath& dp = *datapath.value();
-    ofp::Ofproto ofproto(&dp, opts->ofproto);
-    std::vector<ofp::BridgePort> bridge_ports;
-    for (size_t i = 0; i < opts->ports.size(); ++i) {
-      const dp::PortConfig& pc = opts->ports[i];
-      auto port_no = dp.port_add(pc);
-      if (!port_no) {
-        std::fprintf(stderr, "vswitchd: port %s: %s\n", pc.name.c_str(), port_no.status().message().c_str());
-        rc = 1;
-        break;
-      }
-      bridge_ports.push_back(bridge_port(*port_no, opts->port_vlans[i]));
-      std::printf("vswitchd: port %u: %s (%s)\n", *port_no, pc.name.c_str(), dp::port_type_name(pc.type));
-    }
-    if (rc == 0) {
-      st = ofproto.set_ports(bridge_ports);
-      if (!st) {
-        std::fprintf(stderr, "vswitchd: ports: %s\n", st.message().c_str());
-        rc = 1;
-      }
-    }
-    if (rc == 0 && !opts->rules_file.empty()) {
-      st = load_rules(ofproto, opts->rules_file);
-      if (!st) {
-        std::fprintf(stderr, "vswitchd: %s\n", st.message().c_str());
-        rc = 1;
-      }
-    }
-    if (rc == 0) {
-      std::signal(SIGINT, on_signal);
-      std::signal(SIGTERM, on_signal);
-      std::signal(SIGUSR1, on_signal);
-      ofproto.start();
-      std::printf("vswitchd: running (pmd cores:");
-      for (unsigned c : opts->eal.pmd_cores) std::printf(" %u", c);
-      std::printf("; %zu rules); Ctrl-C to stop\n", ofproto.rule_count());
-      std::fflush(stdout);
-      auto next_report = std::chrono::steady_clock::now() + std::chrono::seconds(opts->stats_interval_s);
-      while (!g_stop) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        bool periodic = opts->stats_interval_s && std::chrono::steady_clock::now() >= next_report;
-        if (g_dump || periodic) {
-          g_dump = 0;
-          vswitchd::print_stats(dp, ofproto, stdout);
-          next_report = std::chrono::steady_clock::now() + std::chrono::seconds(opts->stats_interval_s);
-        }
-      }
-      ofproto.stop();
-      vswitchd::print_stats(dp, ofproto, stdout);
-    }
-  }
-  dp::eal_cleanup();
-  return rc;
+  return run(*opts, **db);
 }

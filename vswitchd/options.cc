@@ -72,6 +72,17 @@ Result<dp::PortConfig> parse_port(const std::string& text, PortVlan& vlan) {
 
 }  // namespace
 
+ofp::BridgePort bridge_port(uint32_t port_no, const PortVlan& vlan) {
+  ofp::BridgePort bp;
+  bp.port_no = port_no;
+  if (vlan.tag >= 0) {
+    bp.vlan_mode = ofp::VlanMode::kAccess;
+    bp.tag = static_cast<uint16_t>(vlan.tag);
+  }
+  bp.trunks = vlan.trunks;
+  return bp;
+}
+
 std::vector<dp::PortConfig> default_ports() {
   std::vector<dp::PortConfig> ports(2);
   ports[0].name = "vhu0";
@@ -86,20 +97,25 @@ cache and a megaflow classifier; misses go through OpenFlow-like rule tables (by
 MAC-learning L2 switch) and come back as megaflows.
 
 Options:
-  --main-core N          control core (default 0)
-  --pmd-cores LIST       PMD cores, comma separated (default 1)
-  --memory MB            hugepage memory (default 1024)
+  --main-core N          control core (default: the database's main_core, else 0)
+  --pmd-cores LIST       PMD cores, comma separated (default: the database's, else 1)
+  --memory MB            hugepage memory (default: the database's memory_mb, else 1024)
   --file-prefix NAME     DPDK runtime file prefix (default sluice)
   --no-huge              run without hugepages (testing only; vhost-user needs hugepages)
+  --db PATH              configuration database (default /var/lib/sluice/conf.db; created
+                         on first start with bridge br0 and the ports below). Bridges,
+                         ports and settings kept there survive restarts.
   --port NAME,type=T[,key=value...]
-                         add a port; repeatable. Types and keys:
+                         set a port in the database (added to the bridge, or updated if
+                         it exists); repeatable. Types and keys:
                            vhostuser        path=SOCKET (default /var/run/sluice/NAME.sock)
                            vhostuserclient  path=SOCKET (required; reconnects)
                            dpdk             devargs=PCI-ADDRESS|VDEV
                            tap              iface=NAME (default NAME)
                            afpacket         iface=NAME (required)
                            internal
-                         Without --port: two vhost-user ports vhu0 and vhu1.
+                         A new database without --port gets two vhost-user ports, vhu0
+                         and vhu1.
                          Any port: tag=VLAN (access port) or trunks=V1:V2:... (trunk of
                          those VLANs; default: a trunk of all VLANs, untagged = VLAN 0).
   --rules FILE           rule tables to start with, ovs-ofctl add-flows syntax, one per line:
@@ -136,11 +152,14 @@ Result<Options> parse_options(int argc, char** argv) {
     Status st = value(v);
     if (!st) return st;
     if (a == "--main-core") {
-      auto n = parse_uint(a, v); if (!n) return n.status(); o.eal.main_core = *n;
+      auto n = parse_uint(a, v); if (!n) return n.status(); o.eal.main_core = *n; o.cores_given = true;
     } else if (a == "--pmd-cores") {
-      auto c = parse_core_list(a, v); if (!c) return c.status(); o.eal.pmd_cores = *c;
+      auto c = parse_core_list(a, v); if (!c) return c.status(); o.eal.pmd_cores = *c; o.cores_given = true;
     } else if (a == "--memory") {
-      auto n = parse_uint(a, v); if (!n) return n.status(); o.eal.memory_mb = *n;
+      auto n = parse_uint(a, v); if (!n) return n.status(); o.eal.memory_mb = *n; o.memory_given = true;
+    } else if (a == "--db") {
+      if (v.empty()) return invalid_argument("--db: empty path");
+      o.db_path = v;
     } else if (a == "--file-prefix") {
       o.eal.file_prefix = v;
     } else if (a == "--port") {
@@ -148,6 +167,7 @@ Result<Options> parse_options(int argc, char** argv) {
       auto p = parse_port(v, vlan); if (!p) return p.status();
       o.ports.push_back(*p);
       o.port_vlans.push_back(vlan);
+      o.ports_given = true;
     } else if (a == "--rules") {
       o.rules_file = v;
     } else if (a == "--trace") {

@@ -24,11 +24,18 @@ struct Options {
   ofp::Ofproto::Config ofproto;
   std::vector<dp::PortConfig> ports;
   std::vector<PortVlan> port_vlans;  // parallel to ports
+  std::string db_path = "/var/lib/sluice/conf.db";  // the configuration database
+  bool ports_given = false;          // --port on the command line (else the database's ports)
+  bool cores_given = false;          // --main-core / --pmd-cores given (else the database's)
+  bool memory_given = false;
   std::string rules_file;            // replaces the default NORMAL rule
   std::string trace_packet;          // --trace: explain this packet offline and exit
   unsigned stats_interval_s = 0;     // 0 = only on SIGUSR1 and at exit
   bool help = false;
 };
+
+// A port's VLAN role as NORMAL sees it: access with tag, else a trunk (of trunks, or all).
+ofp::BridgePort bridge_port(uint32_t port_no, const PortVlan& vlan);
 
 // The default when no --port is given: two vhost-user server ports, so two VMs can attach.
 std::vector<dp::PortConfig> default_ports();

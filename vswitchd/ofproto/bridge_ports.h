@@ -31,6 +31,7 @@ struct BridgePort {
   uint16_t tag = 0;              // the access VLAN (kAccess only)
   std::vector<uint16_t> trunks;  // VLANs a trunk carries; empty = all (kTrunk only)
   bool flood = true;             // receives flooded frames (unknown/broadcast/FLOOD)
+  bool operator==(const BridgePort&) const = default;
 };
 
 // True when `port` carries `vlan`. Assumes a validated port.
