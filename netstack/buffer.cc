@@ -1,0 +1,89 @@
+// ChunkPool and ByteQueue (see buffer.h).
+#include "netstack/buffer.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace sluice::ns {
+
+ChunkPool::~ChunkPool() {
+  for (uint8_t* c : free_) delete[] c;
+}
+
+uint8_t* ChunkPool::get() {
+  if (in_use_ >= max_chunks_) return nullptr;
+  ++in_use_;
+  if (!free_.empty()) {
+    uint8_t* c = free_.back();
+    free_.pop_back();
+    return c;
+  }
+  return new uint8_t[kChunkSize];
+}
+
+void ChunkPool::put(uint8_t* c) {
+  --in_use_;
+  free_.push_back(c);
+}
+
+size_t ByteQueue::append(std::span<const uint8_t> data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    size_t tail = (head_ + size_) % ChunkPool::kChunkSize;
+    if (tail == 0 && head_ + size_ >= chunks_.size() * ChunkPool::kChunkSize) {
+      uint8_t* c = pool_->get();
+      if (!c) break;
+      chunks_.push_back(c);
+    }
+    size_t n = std::min(ChunkPool::kChunkSize - tail, data.size() - done);
+    std::memcpy(chunks_.back() + tail, data.data() + done, n);
+    done += n;
+    size_ += n;
+  }
+  return done;
+}
+
+size_t ByteQueue::copy_out(size_t offset, std::span<uint8_t> out) const {
+  if (offset >= size_) return 0;
+  size_t n = std::min(out.size(), size_ - offset);
+  size_t pos = head_ + offset;
+  size_t done = 0;
+  while (done < n) {
+    size_t ci = pos / ChunkPool::kChunkSize, co = pos % ChunkPool::kChunkSize;
+    size_t k = std::min(ChunkPool::kChunkSize - co, n - done);
+    std::memcpy(out.data() + done, chunks_[ci] + co, k);
+    done += k;
+    pos += k;
+  }
+  return n;
+}
+
+void ByteQueue::consume(size_t n) {
+  n = std::min(n, size_);
+  head_ += n;
+  size_ -= n;
+  while (!chunks_.empty() && (head_ >= ChunkPool::kChunkSize || (size_ == 0 && chunks_.size() == 1))) {
+    if (head_ >= ChunkPool::kChunkSize) {
+      head_ -= ChunkPool::kChunkSize;
+    } else {
+      head_ = 0;
+    }
+    pool_->put(chunks_.front());
+    chunks_.erase(chunks_.begin());
+  }
+  if (size_ == 0 && chunks_.empty()) head_ = 0;
+}
+
+void ByteQueue::clear() {
+  for (uint8_t* c : chunks_) pool_->put(c);
+  chunks_.clear();
+  head_ = 0;
+  size_ = 0;
+}
+
+std::span<const uint8_t> ByteQueue::front_span() const {
+  if (size_ == 0) return {};
+  return {chunks_.front() + head_, std::min(size_, ChunkPool::kChunkSize - head_)};
+}
+
+}  // namespace sluice::ns

@@ -1,0 +1,206 @@
+// TCP socket calls (see tcp.h): listen/accept/connect/send/recv/shutdown/close/abort.
+#include "netstack/tcp/tcp.h"
+
+namespace sluice::ns {
+
+Result<TcpConnection*> Tcp::user_conn(SocketId s) const {
+  TcpConnection* c = table_.get(s);
+  if (!c || !c->user_owned) return invalid_argument("socket: not an open TCP socket");
+  return c;
+}
+
+Result<SocketId> Tcp::listen(uint16_t port, uint32_t backlog) {
+  if (port == 0) return invalid_argument("port: 0 is not a listening port");
+  if (listeners_.count(port)) return already_exists("port: " + std::to_string(port) + " already has a listener");
+  uint32_t i;
+  SocketId id = table_.insert(std::make_unique<TcpConnection>(this, ConnKey{0, 0, port}, &ctx_->pool), &i);
+  TcpConnection* l = table_.at(i);
+  l->index = i;
+  l->set_state(TcpState::kListen);
+  l->backlog = std::max<uint32_t>(backlog, 1);
+  l->user_owned = true;
+  listeners_[port] = i;
+  return id;
+}
+
+Result<SocketId> Tcp::accept(SocketId s) {
+  auto l = user_conn(s);
+  if (!l) return l.status();
+  if ((*l)->state() != TcpState::kListen) return invalid_argument("socket: not listening");
+  auto& q = (*l)->accept_queue;
+  while (!q.empty()) {
+    SocketId id = q.front();
+    q.pop_front();
+    TcpConnection* c = table_.get(id);
+    if (!c || c->user_owned) continue;  // died before it was accepted
+    c->user_owned = true;
+    ++ctx_->counters.tcp_conns_accepted;
+    return id;
+  }
+  return unavailable("would block");
+}
+
+Result<SocketId> Tcp::connect(Ipv4Addr dst, uint16_t dst_port, uint16_t src_port) {
+  if (dst == 0 || dst_port == 0) return invalid_argument("address: destination and port are required");
+  if (!admit()) return resource_exhausted("tcp: connection refused locally (limit or memory pressure)");
+  if (src_port == 0) {
+    for (int tries = 0; tries < 16384 && src_port == 0; ++tries) {
+      uint16_t p = next_ephemeral_++;
+      if (next_ephemeral_ == 0) next_ephemeral_ = 49152;
+      if (!demux_.count(ConnKey{dst, dst_port, p}) && !listeners_.count(p)) src_port = p;
+    }
+    if (src_port == 0) return resource_exhausted("tcp: no free ephemeral port");
+  } else if (demux_.count(ConnKey{dst, dst_port, src_port})) {
+    return already_exists("src_port: the 4-tuple is in use");
+  }
+  ConnKey k{dst, dst_port, src_port};
+  uint32_t i;
+  TcpConnection* c = new_connection(k, &i);
+  c->user_owned = true;
+  SocketId id = table_.id_of(i);
+  c->open_active(make_isn(k));
+  ++ctx_->counters.tcp_conns_opened;
+  settle(i);
+  return id;
+}
+
+Result<size_t> Tcp::send(SocketId s, std::span<const uint8_t> data) {
+  auto r = user_conn(s);
+  if (!r) return r.status();
+  TcpConnection* c = *r;
+  switch (c->state()) {
+    case TcpState::kSynSent: case TcpState::kSynReceived: case TcpState::kEstablished: case TcpState::kCloseWait: break;
+    case TcpState::kClosed: return c->error().is_ok() ? failed_precondition("connection closed") : c->error();
+    default: return failed_precondition("connection shut down for writing");
+  }
+  if (c->fin_queued_) return failed_precondition("connection shut down for writing");
+  size_t n = c->user_send(data);
+  settle(c->index);
+  if (n == 0 && !data.empty()) return unavailable("would block");
+  return n;
+}
+
+Result<size_t> Tcp::recv(SocketId s, std::span<uint8_t> out) {
+  auto r = user_conn(s);
+  if (!r) return r.status();
+  TcpConnection* c = *r;
+  if (c->state() == TcpState::kListen) return invalid_argument("socket: listening");
+  size_t n = c->user_recv(out);
+  settle(c->index);
+  if (n > 0) return n;
+  if (c->fin_received_) return size_t{0};
+  if (c->state() == TcpState::kClosed) return c->error().is_ok() ? Result<size_t>(size_t{0}) : Result<size_t>(c->error());
+  return unavailable("would block");
+}
+
+Status Tcp::shutdown_write(SocketId s) {
+  auto r = user_conn(s);
+  if (!r) return r.status();
+  (*r)->user_shutdown();
+  settle((*r)->index);
+  return Status::ok();
+}
+
+Status Tcp::close(SocketId s) {
+  auto r = user_conn(s);
+  if (!r) return r.status();
+  TcpConnection* c = *r;
+  uint32_t i = c->index;
+  if (c->state() == TcpState::kListen) {
+    listeners_.erase(c->key().local_port);
+    for (SocketId child : c->accept_queue) {
+      if (TcpConnection* cc = table_.get(child); cc && !cc->user_owned) {
+        cc->user_abort();
+        settle(cc->index);
+      }
+    }
+    table_.erase(i);
+    return Status::ok();
+  }
+  c->user_owned = false;
+  if (c->state() == TcpState::kSynSent) {
+    c->fail(Status::ok());  // RFC 9293 3.10.4: CLOSE in SYN-SENT deletes the TCB
+  } else if (c->has_unread()) {
+    c->user_abort();  // RFC 9293 3.10.4 / RFC 2525 2.17: data would be lost — say so with RST
+  } else {
+    c->user_shutdown();
+    // An orphan in FIN_WAIT_2 must not wait forever for the peer's FIN (Linux: tcp_fin_timeout).
+    if (c->state() == TcpState::kFinWait2 && c->timewait_at_ == 0) c->timewait_at_ = ctx_->now_us + ctx_->cfg.tcp.time_wait_us;
+  }
+  if (c->state() == TcpState::kClosed) {
+    reclaim(i);
+  } else {
+    settle(i);
+  }
+  return Status::ok();
+}
+
+Status Tcp::abort(SocketId s) {
+  auto r = user_conn(s);
+  if (!r) return r.status();
+  TcpConnection* c = *r;
+  if (c->state() == TcpState::kListen) return close(s);
+  c->user_owned = false;
+  c->user_abort();
+  reclaim(c->index);
+  return Status::ok();
+}
+
+Status Tcp::set_nodelay(SocketId s, bool on) {
+  auto r = user_conn(s);
+  if (!r) return r.status();
+  (*r)->nodelay = on;
+  if (on) {
+    (*r)->output();
+    settle((*r)->index);
+  }
+  return Status::ok();
+}
+
+Status Tcp::set_keepalive(SocketId s, bool on) {
+  auto r = user_conn(s);
+  if (!r) return r.status();
+  TcpConnection* c = *r;
+  c->keepalive = on;
+  c->keepalive_at_ = on && c->state() == TcpState::kEstablished ? ctx_->now_us + ctx_->cfg.tcp.keepalive_idle_us : 0;
+  settle(c->index);
+  return Status::ok();
+}
+
+uint32_t Tcp::events(SocketId s) const {
+  TcpConnection* c = table_.get(s);
+  if (!c || !c->user_owned) return ev::kErr | ev::kHup;
+  return c->events();
+}
+
+Result<TcpState> Tcp::state(SocketId s) const {
+  auto r = user_conn(s);
+  if (!r) return r.status();
+  return (*r)->state();
+}
+
+}  // namespace sluice::ns
+
+namespace sluice::ns {
+
+Result<TcpInfo> Tcp::info(SocketId s) const {
+  auto r = user_conn(s);
+  if (!r) return r.status();
+  const TcpConnection& c = **r;
+  TcpInfo i;
+  i.state = c.state_;
+  i.mss = c.mss_;
+  i.cwnd = c.cwnd_;
+  i.ssthresh = c.ssthresh_;
+  i.snd_wnd = c.snd_wnd_;
+  i.srtt_us = c.srtt_us_;
+  i.rttvar_us = c.rttvar_us_;
+  i.rto_us = c.rto_us_;
+  i.unacked = static_cast<uint32_t>(c.snd_max_ - c.snd_una_);
+  i.sack = c.sack_ok_;
+  i.timestamps = c.ts_ok_;
+  i.window_scaling = c.wscale_ok_;
+  return i;
+}
+
+}  // namespace sluice::ns

@@ -1,0 +1,227 @@
+// One TCP endpoint (RFC 9293): the whole per-connection state in one place — sequence
+// variables, buffers, timers, RTT estimator, congestion state — and the state machine over it.
+// A listener is a TcpConnection in LISTEN that only uses the accept-queue fields.
+//
+// Split by job: tcp_input.cc (segment arrival, RFC 9293 3.10.7), tcp_output.cc (what to send
+// and building segments), tcp_timers.cc (RTO, delayed ACK, persist, keepalive, TIME_WAIT),
+// tcp_congestion.cc (RFC 5681 + NewReno RFC 6582, RTT per RFC 6298), tcp_sack.cc (SACK
+// blocks, RFC 2018; scoreboard and loss recovery, RFC 6675).
+//
+// A connection never frees itself: it moves to CLOSED and its layer (Tcp) reclaims it.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "netstack/buffer.h"
+#include "netstack/netstack.h"
+#include "netstack/seqnum.h"
+#include "netstack/tcp/tcp_segment.h"
+
+namespace sluice::ns {
+
+class Tcp;
+
+struct ConnKey {
+  Ipv4Addr remote_ip = 0;
+  uint16_t remote_port = 0, local_port = 0;
+  bool operator==(const ConnKey&) const = default;
+};
+struct ConnKeyHash {
+  size_t operator()(const ConnKey& k) const {
+    uint64_t x = uint64_t{k.remote_ip} << 32 | uint32_t{k.remote_port} << 16 | k.local_port;
+    x ^= x >> 33; x *= 0xff51afd7ed558ccdULL; x ^= x >> 33;
+    return static_cast<size_t>(x);
+  }
+};
+
+class TcpConnection {
+ public:
+  TcpConnection(Tcp* tcp, ConnKey key, ChunkPool* pool);
+  ~TcpConnection();
+
+  // ---- opening ----
+  void open_active(SeqNum iss);                         // CLOSED -> SYN_SENT, SYN sent
+  void open_passive(SeqNum iss, const TcpSegment& syn);  // LISTEN child -> SYN_RCVD, SYN-ACK sent
+  // A SYN cookie's ACK: straight to ESTABLISHED with what the cookie kept (no WS/TS/SACK).
+  void open_from_cookie(SeqNum iss, SeqNum irs, uint16_t mss, const TcpSegment& ack);
+
+  // ---- events ----
+  void input(const TcpSegment& seg);  // a segment for this 4-tuple
+  void on_timer(uint64_t now_us);     // whatever is due
+  uint64_t next_deadline() const;     // earliest armed timer, UINT64_MAX if none
+
+  // ---- user calls ----
+  size_t user_send(std::span<const uint8_t> data);
+  size_t user_recv(std::span<uint8_t> out);
+  void user_shutdown();  // queue FIN
+  void user_abort();     // RST, CLOSED
+  uint32_t events() const;
+  bool has_unread() const { return !rcvq_.empty(); }
+
+  TcpState state() const { return state_; }
+  const ConnKey& key() const { return key_; }
+  const Status& error() const { return error_; }
+
+  // ---- bookkeeping for the layer ----
+  uint32_t index = 0;                  // slot in the socket table
+  SocketId listener;                   // the listener a passive child belongs to
+  bool syn_counted = false;            // counted in the listener's syn_children
+  bool user_owned = false;             // the user holds a handle (accepted/connected)
+  bool in_demux = false;
+  uint64_t heap_at = UINT64_MAX;       // earliest deadline pushed on the layer's timer heap
+  bool nodelay = false;
+  bool keepalive = false;
+  // LISTEN only:
+  uint32_t backlog = 0;
+  uint32_t syn_children = 0;
+  std::deque<SocketId> accept_queue;   // established children, not yet accepted
+
+  // For tests and observation.
+  SeqNum iss() const { return iss_; }
+  SeqNum snd_una() const { return snd_una_; }
+  SeqNum snd_nxt() const { return snd_nxt_; }
+  SeqNum rcv_nxt() const { return rcv_nxt_; }
+  uint32_t cwnd() const { return cwnd_; }
+  uint32_t ssthresh() const { return ssthresh_; }
+  uint64_t rto_us() const { return rto_us_; }
+  uint64_t srtt_us() const { return srtt_us_; }
+  uint16_t mss() const { return mss_; }
+  uint32_t snd_wnd() const { return snd_wnd_; }
+  void set_state(TcpState s) { state_ = s; }
+
+ private:
+  friend class Tcp;
+  // tcp_input.cc
+  void input_syn_sent(const TcpSegment& seg);
+  bool acceptable(const TcpSegment& seg) const;
+  bool check_paws(const TcpSegment& seg);
+  bool process_ack(const TcpSegment& seg);  // false: drop the segment
+  bool process_data(const TcpSegment& seg);  // false: not all of it was taken (no FIN then)
+  void process_fin();
+  void drain_ooo();
+  void take_options(const TcpOptions& o);
+  void established();
+  // tcp_output.cc
+  void output();                                           // new data / FIN within windows
+  bool send_one(bool ignore_cwnd);                         // one segment of new data; false if none
+  void send_segment(SeqNum seq, uint32_t len, uint8_t flags);
+  void send_syn();
+  void send_ack() { send_segment(snd_nxt_, 0, tcpflag::kAck); }
+  void send_rst(SeqNum seq);
+  void retransmit_head();                                  // one MSS from snd_una
+  uint16_t window_to_advertise(bool syn);
+  void maybe_window_update();
+  void ack_soon(bool now);                                 // delayed-ACK policy
+  uint32_t ts_now() const;
+  // tcp_timers.cc
+  void on_rto();
+  void on_persist();
+  void on_keepalive();
+  void arm_rto();
+  void stop_rto() { rto_at_ = tlp_at_ = 0; }
+  void on_tlp();
+  void fail(Status why);                                   // CLOSED with an error
+  void enter_time_wait();
+  // tcp_congestion.cc
+  void rtt_sample(uint64_t rtt_us);
+  void cc_on_ack(uint32_t acked);
+  void cc_on_dupack();
+  void cc_on_rto();
+  void cubic_on_ack(uint32_t acked);
+  void enter_recovery();        // fast retransmit + recovery (SACK or NewReno)
+  void on_reorder_timeout();
+  uint32_t cc_ssthresh_on_loss();
+  uint32_t flight() const { return static_cast<uint32_t>(snd_max_ - snd_una_); }
+  // tcp_sack.cc
+  void sack_update(const TcpSegment& seg);  // fold the peer's blocks into the scoreboard
+  void sack_prune();                        // forget what snd_una_ passed
+  uint32_t sacked_above(SeqNum s) const;    // SACKed bytes above s
+  bool sack_is_lost(SeqNum s) const { return sacked_above(s) > 2u * mss_; }  // RFC 6675 IsLost
+  uint32_t sack_pipe() const;               // RFC 6675 SetPipe
+  bool sack_next_hole(SeqNum from, SeqNum* start, SeqNum* end) const;
+  void sack_output();                       // RFC 6675 5, (C): while pipe < cwnd
+  void fill_sack_blocks(TcpOptions& o) const;
+  uint32_t sack_reserve() const {  // option bytes the SACK blocks we owe will take
+    if (!sack_ok_ || ooo_.empty()) return 0;
+    return 4 + 8 * static_cast<uint32_t>(std::min<size_t>(ooo_.size(), ts_ok_ ? 3 : 4));
+  }
+  SeqNum skip_sacked(SeqNum s, uint32_t* max_len) const;
+
+  Tcp* tcp_;
+  ConnKey key_;
+  TcpState state_ = TcpState::kClosed;
+  Status error_;
+
+  // Send sequence space (RFC 9293 3.3.1). snd_max_: highest sequence ever sent (after an RTO
+  // snd_nxt_ goes back to snd_una_, "go-back-N").
+  SeqNum iss_, snd_una_, snd_nxt_, snd_max_, snd_wl1_, snd_wl2_;
+  uint32_t snd_wnd_ = 0, max_snd_wnd_ = 0;
+  uint8_t snd_wscale_ = 0, rcv_wscale_ = 0;
+  bool fin_queued_ = false;  // user shut down writing: FIN follows the queued data
+  bool fin_sent_ = false;
+  ByteQueue sndq_;           // bytes from snd_una_ onward (SYN/FIN excluded)
+
+  // Receive sequence space.
+  SeqNum irs_, rcv_nxt_, rcv_adv_;  // rcv_adv_: right edge of the window we advertised
+  ByteQueue rcvq_;
+  struct OooSegment {
+    SeqNum seq;
+    std::unique_ptr<ByteQueue> data;
+  };
+  std::vector<OooSegment> ooo_;  // sorted by seq, bounded by the window
+  size_t ooo_bytes_ = 0;
+  bool fin_received_ = false;
+  bool ooo_fin_ = false;
+  SeqNum last_ooo_seq_;  // newest out-of-order arrival: its block goes first (RFC 2018 4)
+  SeqNum ooo_fin_seq_;
+
+  // Options.
+  uint16_t mss_ = 536;       // effective send MSS (payload bytes per segment, options excluded)
+  bool ts_ok_ = false, wscale_ok_ = false, sack_ok_ = false;
+  uint32_t ts_recent_ = 0;
+  uint64_t ts_recent_at_us_ = 0;
+  SeqNum last_ack_sent_;
+  uint32_t ts_offset_ = 0;
+
+  // Timers: absolute microseconds, 0 = not armed.
+  uint64_t rto_at_ = 0, delack_at_ = 0, persist_at_ = 0, keepalive_at_ = 0, timewait_at_ = 0;
+  uint64_t tlp_at_ = 0;      // tail loss probe (RFC 8985 7)
+  uint64_t reo_at_ = 0;      // reordering window for a SACKed-past head (RFC 8985 6.2)
+  bool tlp_sent_ = false;    // one probe per flight: cleared when an ACK advances snd_una_
+  uint64_t rxt_una_us_ = 0;  // when the segment at snd_una_ was last retransmitted
+
+  // RTT (RFC 6298) and Karn's rule: time one segment at a time, never a retransmitted one.
+  uint64_t srtt_us_ = 0, rttvar_us_ = 0, rto_us_ = 0;
+  bool rtt_timing_ = false;
+  SeqNum rtt_seq_;
+  uint64_t rtt_start_us_ = 0;
+  uint32_t retries_ = 0;         // RTOs in a row
+  uint32_t persist_backoff_ = 0;
+  uint32_t ka_probes_ = 0;
+  uint64_t last_rx_us_ = 0;
+
+  // Congestion (RFC 5681, RFC 6582).
+  uint32_t cwnd_ = 0, ssthresh_ = UINT32_MAX;
+  uint32_t dupacks_ = 0;
+  bool in_recovery_ = false;
+  SeqNum recover_;
+  uint32_t ca_acc_ = 0;
+  uint32_t limited_transmit_ = 0;
+  // CUBIC (RFC 8312) state, in segments and seconds.
+  double cubic_epoch_ = -1, cubic_k_ = 0, cubic_w_max_ = 0, cubic_w_last_max_ = 0, cubic_w_est_ = 0;  // RFC 3042: cwnd allowance on the first two dupacks
+  // SACK scoreboard: SACKed ranges above snd_una_, sorted and disjoint (bounded).
+  std::vector<std::pair<SeqNum, SeqNum>> sacked_;
+  SeqNum high_rxt_;  // RFC 6675 HighRxt: end of the highest retransmission this recovery  // bytes acked in congestion avoidance, toward the next cwnd += MSS
+
+  // Delayed ACK (RFC 9293 3.8.6.3, RFC 1122 4.2.3.2).
+  uint32_t unacked_segments_ = 0;
+  bool ack_pending_ = false;  // an ACK is owed (delayed)
+  bool ack_now_ = false;      // an ACK is owed at the end of this event
+  uint32_t quickacks_ = 0;    // segments to ACK at once after out-of-order data
+};
+
+}  // namespace sluice::ns

@@ -1,0 +1,151 @@
+// Loss recovery beyond NewReno, through the segment harness: SACK blocks from the receiver
+// (RFC 2018), SACK-based recovery at the sender (RFC 6675), limited transmit (RFC 3042),
+// early retransmit (RFC 5827) and the tail loss probe (RFC 8985 7).
+#include <gtest/gtest.h>
+
+#include "tests/netstack/netstack_test_support.h"
+
+namespace sluice::ns {
+namespace {
+
+using namespace test;
+using namespace test::f;
+using Blocks = std::vector<std::pair<uint32_t, uint32_t>>;
+
+uint64_t counter(const Stack& s, const std::string& name) {
+  auto m = s.counters();
+  auto it = m.find("netstack." + name);
+  EXPECT_NE(it, m.end()) << name;
+  return it == m.end() ? 0 : it->second;
+}
+
+std::vector<uint8_t> payload(size_t n) { return std::vector<uint8_t>(n, 0x42); }
+
+TEST(TcpLoss, SackPermittedIsNegotiated) {
+  TcpScript h;
+  ASSERT_TRUE(h.stack().tcp_listen(8080).is_ok());
+  h.inject({.flags = S, .seq = 1000, .mss = 1460, .sack_permitted = true});
+  EXPECT_TRUE(h.next().opt.sack_permitted);
+  TcpScript h2;
+  ASSERT_TRUE(h2.stack().tcp_listen(8080).is_ok());
+  h2.inject({.flags = S, .seq = 1000, .mss = 1460});
+  EXPECT_FALSE(h2.next().opt.sack_permitted) << "only when the peer offers it";
+  TcpScript h3;
+  h3.stack().tcp_connect(kPeerIp, 80);
+  EXPECT_TRUE(h3.next().opt.sack_permitted) << "offered on active open";
+}
+
+TEST(TcpLoss, ReceiverReportsSackBlocksNewestFirst) {
+  TcpScript h;
+  h.establish_passive(false, std::nullopt, 1460, true);
+  uint32_t s = h.iss() + 1;
+  h.inject({.flags = A, .seq = 1101, .ack = s, .data = payload(100)});
+  EXPECT_TRUE(h.expect({.flags = A, .seq = s, .ack = 1001, .sack_blocks = Blocks{{1101, 1201}}}));
+  h.inject({.flags = A, .seq = 1301, .ack = s, .data = payload(100)});
+  EXPECT_TRUE(h.expect({.flags = A, .seq = s, .ack = 1001, .sack_blocks = Blocks{{1301, 1401}, {1101, 1201}}}));
+  h.inject({.flags = A, .seq = 1201, .ack = s, .data = payload(100)});  // joins the two
+  EXPECT_TRUE(h.expect({.flags = A, .seq = s, .ack = 1001, .sack_blocks = Blocks{{1101, 1401}}}));
+  h.inject({.flags = A, .seq = 1001, .ack = s, .data = payload(100)});
+  EXPECT_TRUE(h.expect({.flags = A, .seq = s, .ack = 1401, .sack_blocks = Blocks{}}));
+}
+
+// Segments 0 and 2 of 6 are lost; the SACKs tell which. RFC 6675: enter recovery when the
+// scoreboard shows a loss, resend holes as the pipe allows, never resend SACKed data.
+TEST(TcpLoss, SackRecoveryResendsOnlyTheHoles) {
+  TcpScript h;
+  SocketId c = h.establish_passive(false, std::nullopt, 1460, true);
+  h.stack().set_nodelay(c, true);
+  uint32_t b = h.iss() + 1;
+  constexpr uint32_t M = 1460;
+  ASSERT_EQ(*h.stack().send(c, payload(6 * M)), 6u * M);
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(h.expect({.flags = static_cast<uint8_t>(i == 5 ? P | A : A), .seq = b + M * i, .ack = 1001, .len = M}));
+  h.inject({.flags = A, .seq = 1001, .ack = b, .sack = {{b + M, b + 2 * M}}});
+  EXPECT_TRUE(h.expect_none());
+  h.inject({.flags = A, .seq = 1001, .ack = b, .sack = {{b + 3 * M, b + 4 * M}, {b + M, b + 2 * M}}});
+  EXPECT_TRUE(h.expect_none());
+  h.inject({.flags = A, .seq = 1001, .ack = b, .sack = {{b + 3 * M, b + 5 * M}, {b + M, b + 2 * M}}});
+  EXPECT_TRUE(h.expect({.flags = A, .seq = b, .ack = 1001, .len = M})) << "the first hole";
+  EXPECT_TRUE(h.expect_none()) << "pipe = cwnd: segment 2 is not yet known lost";
+  h.inject({.flags = A, .seq = 1001, .ack = b, .sack = {{b + 3 * M, b + 6 * M}, {b + M, b + 2 * M}}});
+  EXPECT_TRUE(h.expect({.flags = A, .seq = b + 2 * M, .ack = 1001, .len = M})) << "the second hole, nothing SACKed";
+  EXPECT_TRUE(h.expect_none());
+  h.inject({.flags = A, .seq = 1001, .ack = b + 2 * M, .sack = {{b + 3 * M, b + 6 * M}}});
+  EXPECT_TRUE(h.expect_none());
+  h.inject({.flags = A, .seq = 1001, .ack = b + 6 * M});
+  EXPECT_TRUE(h.expect_none());
+  EXPECT_EQ(counter(h.stack(), "tcp.retransmits"), 2u);
+  EXPECT_EQ(counter(h.stack(), "tcp.rto_timeouts"), 0u);
+}
+
+// RACK's reordering window for the head (RFC 8985 6.2): one SACK past the first segment is
+// not three duplicates, but a quarter RTT (at least 1 ms) later the head counts as lost.
+TEST(TcpLoss, HeadIsDeclaredLostAfterTheReorderingWindow) {
+  TcpScript h;
+  SocketId c = h.establish_passive(false, std::nullopt, 1460, true);
+  h.stack().set_nodelay(c, true);
+  uint32_t b = h.iss() + 1;
+  constexpr uint32_t M = 1460;
+  ASSERT_EQ(*h.stack().send(c, payload(4 * M)), 4u * M);
+  for (int i = 0; i < 4; ++i) h.next();
+  h.inject({.flags = A, .seq = 1001, .ack = b, .sack = {{b + M, b + 2 * M}}});
+  EXPECT_TRUE(h.expect_none()) << "could still be reordering";
+  h.at_us(999);
+  EXPECT_TRUE(h.expect_none());
+  h.at_us(1000);
+  EXPECT_TRUE(h.expect({.flags = A, .seq = b, .ack = 1001, .len = M}));
+  EXPECT_EQ(counter(h.stack(), "tcp.reorder_timeouts"), 1u);
+  h.inject({.flags = A, .seq = 1001, .ack = b + 4 * M});
+  EXPECT_TRUE(h.expect_none());
+}
+
+TEST(TcpLoss, LimitedTransmitSendsNewDataOnEarlyDupacks) {
+  TcpScript h;
+  SocketId c = h.establish_passive();
+  h.stack().set_nodelay(c, true);
+  uint32_t b = h.iss() + 1;
+  constexpr uint32_t M = 1460;
+  ASSERT_EQ(*h.stack().send(c, payload(12 * M)), 12u * M);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(h.expect({.flags = A, .seq = b + M * i, .ack = 1001, .len = M})) << i;
+  EXPECT_TRUE(h.expect_none()) << "initial window: 10 segments";
+  h.inject({.flags = A, .seq = 1001, .ack = b});
+  EXPECT_TRUE(h.expect({.flags = A, .seq = b + 10 * M, .ack = 1001, .len = M}));
+  h.inject({.flags = A, .seq = 1001, .ack = b});
+  EXPECT_TRUE(h.expect({.flags = P | A, .seq = b + 11 * M, .ack = 1001, .len = M}));
+  h.inject({.flags = A, .seq = 1001, .ack = b});
+  EXPECT_TRUE(h.expect({.flags = A, .seq = b, .ack = 1001, .len = M})) << "fast retransmit on the third";
+}
+
+TEST(TcpLoss, EarlyRetransmitWithAShortFlight) {
+  TcpScript h;
+  SocketId c = h.establish_passive();
+  h.stack().set_nodelay(c, true);
+  uint32_t b = h.iss() + 1;
+  ASSERT_EQ(*h.stack().send(c, payload(2 * 1460)), 2u * 1460);
+  h.next();
+  h.next();
+  h.inject({.flags = A, .seq = 1001, .ack = b});  // segment 1 arrived, 0 did not
+  EXPECT_TRUE(h.expect({.flags = A, .seq = b, .ack = 1001, .len = 1460})) << "two out, nothing new: one dupack is enough";
+  EXPECT_EQ(counter(h.stack(), "tcp.fast_retransmits"), 1u);
+}
+
+TEST(TcpLoss, TailLossProbeBeforeTheRto) {
+  TcpScript h;
+  SocketId c = h.establish_passive();
+  h.stack().set_nodelay(c, true);
+  uint32_t b = h.iss() + 1;
+  h.stack().send(c, payload(100));
+  EXPECT_TRUE(h.expect({.flags = P | A, .seq = b, .ack = 1001, .len = 100}));
+  // PTO = max(2 * SRTT, 10 ms) + 40 ms (one segment out: the peer may delay its ACK).
+  h.at_ms(49.9);
+  EXPECT_TRUE(h.expect_none());
+  h.at_ms(50);
+  EXPECT_TRUE(h.expect({.flags = P | A, .seq = b, .ack = 1001, .len = 100})) << "the probe: the last segment again";
+  h.at_ms(249);
+  EXPECT_TRUE(h.expect_none());
+  h.at_ms(250);
+  EXPECT_TRUE(h.expect({.flags = P | A, .seq = b, .ack = 1001, .len = 100})) << "then the RTO, restarted by the probe";
+  EXPECT_EQ(counter(h.stack(), "tcp.tail_loss_probes"), 1u);
+}
+
+}  // namespace
+}  // namespace sluice::ns
