@@ -16,6 +16,7 @@
 #include "vswitchd/config/config_ops.h"
 #include "vswitchd/config/reconciler.h"
 #include "vswitchd/config/switch_schema.h"
+#include "vswitchd/host/host_stacks.h"
 #include "vswitchd/ofproto/ofproto.h"
 #include "vswitchd/ofproto/rule_text.h"
 #include "vswitchd/options.h"
@@ -142,7 +143,13 @@ int run(sluice::vswitchd::Options& opts, sluice::ovsdb::Database& db) {
     }
     dp::Datapath& dp = *datapath.value();
     ofp::Ofproto ofproto(&dp, opts.ofproto);
-    vswitchd::Reconciler reconciler(db, dp, ofproto);
+    // Internal ports with options:ip get a userspace TCP/IP stack serving /metrics from these.
+    vswitchd::HostStacks host_stacks(dp, [&dp, &ofproto] {
+      auto counters = dp.counters();
+      counters.merge(ofproto.counters());
+      return counters;
+    });
+    vswitchd::Reconciler reconciler(db, dp, ofproto, &host_stacks);
     std::atomic<bool> config_changed{false};
     uint64_t monitor = db.monitor([&](const ovsdb::ChangeSet&) { config_changed = true; }, false);
     print_reconcile(reconciler.reconcile(), db);

@@ -21,6 +21,14 @@ InterfaceConfig interface_config(const ovsdb::Row& port, const ovsdb::Row& iface
   } else {
     ic.error = "type: " + type.status().message();
   }
+  if (ic.error.empty() && ic.port.type == dp::PortType::kInternal) {
+    auto host = take_host_address(ic.port.options, ic.port.name);
+    if (host) {
+      ic.host = *host;
+    } else {
+      ic.error = host.status().message();
+    }
+  }
   auto requested = iface.integers("ofport_request");
   if (!requested.empty()) ic.ofport_request = static_cast<uint32_t>(requested.front());
   auto previous = iface.integers("ofport");

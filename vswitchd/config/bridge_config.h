@@ -17,6 +17,7 @@
 
 #include "datapath/port.h"
 #include "ovsdb_lite/database.h"
+#include "vswitchd/host/host_stacks.h"
 #include "vswitchd/options.h"
 
 namespace sluice::vswitchd {
@@ -28,6 +29,7 @@ struct InterfaceConfig {
   PortVlan vlan;
   uint32_t ofport_request = 0; // 0 = any
   uint32_t previous_ofport = 0; // the ofport written back last time: kept across restarts if free
+  std::optional<HostAddress> host;  // internal ports with options:ip: a host stack attaches
   std::string error;           // non-empty: not applied; written to Interface.error
 };
 

@@ -14,7 +14,7 @@ using ovsdb::Json;
 // Datapath-visible configuration: a change here needs the port re-created.
 bool same_port(const InterfaceConfig& a, const InterfaceConfig& b) {
   return a.port.type == b.port.type && a.port.options == b.port.options &&
-         a.ofport_request == b.ofport_request && a.error == b.error;
+         a.ofport_request == b.ofport_request && a.host == b.host && a.error == b.error;
 }
 
 Json optional_int(std::optional<int64_t> v) {
@@ -37,8 +37,8 @@ Json update_by_uuid(const char* table, const ovsdb::Uuid& uuid, Json row) {
 
 }  // namespace
 
-Reconciler::Reconciler(ovsdb::Database& db, dp::Datapath& dp, ofp::Ofproto& ofproto)
-    : db_(db), dp_(dp), ofproto_(ofproto) {}
+Reconciler::Reconciler(ovsdb::Database& db, dp::Datapath& dp, ofp::Ofproto& ofproto, HostStacks* host_stacks)
+    : db_(db), dp_(dp), ofproto_(ofproto), host_stacks_(host_stacks) {}
 
 uint32_t Reconciler::port_no(const std::string& interface_name) const {
   auto it = applied_.find(interface_name);
@@ -47,6 +47,8 @@ uint32_t Reconciler::port_no(const std::string& interface_name) const {
 
 void Reconciler::remove(const std::string& name) {
   auto it = applied_.find(name);
+  // The stack lets go of the port's rings before the datapath frees them.
+  if (host_stacks_) host_stacks_->detach(name);
   if (it->second.port_no != 0) {
     if (Status st = dp_.port_del(it->second.port_no); !st) {
       // The datapath lost the port already; nothing left to undo.
@@ -69,6 +71,13 @@ bool Reconciler::apply(const InterfaceConfig& want, ReconcileSummary& sum) {
     }
     if (port_no) {
       a.port_no = *port_no;
+      if (want.host && host_stacks_) {
+        if (Status st = host_stacks_->attach(want.port.name, a.port_no, *want.host); !st) {
+          a.apply_error = st.message();
+          (void)dp_.port_del(a.port_no);
+          a.port_no = 0;
+        }
+      }
     } else {
       a.apply_error = port_no.status().message();
     }

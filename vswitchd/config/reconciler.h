@@ -25,6 +25,7 @@
 #include "datapath/datapath.h"
 #include "ovsdb_lite/database.h"
 #include "vswitchd/config/bridge_config.h"
+#include "vswitchd/host/host_stacks.h"
 #include "vswitchd/ofproto/ofproto.h"
 
 namespace sluice::vswitchd {
@@ -40,7 +41,8 @@ struct ReconcileSummary {
 
 class Reconciler {
  public:
-  Reconciler(ovsdb::Database& db, dp::Datapath& dp, ofp::Ofproto& ofproto);
+  // host_stacks (may be null): where internal ports with an address get their TCP/IP stack.
+  Reconciler(ovsdb::Database& db, dp::Datapath& dp, ofp::Ofproto& ofproto, HostStacks* host_stacks = nullptr);
 
   ReconcileSummary reconcile();
 
@@ -61,6 +63,7 @@ class Reconciler {
   ovsdb::Database& db_;
   dp::Datapath& dp_;
   ofp::Ofproto& ofproto_;
+  HostStacks* host_stacks_;
   std::map<std::string, Applied> applied_;  // by interface name
   std::vector<ofp::BridgePort> bridge_ports_;
 };

@@ -8,6 +8,7 @@
 #include <map>
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "datapath/datapath.h"
@@ -58,7 +59,8 @@ class ReconcilerTest : public ::testing::Test {
     EXPECT_TRUE(dp.is_ok()) << dp.status().message();
     dp_ = std::move(dp.value());
     ofproto_ = std::make_unique<ofp::Ofproto>(dp_.get(), ofp::Ofproto::Config{});
-    reconciler_ = std::make_unique<Reconciler>(*db_, *dp_, *ofproto_);
+    host_stacks_ = std::make_unique<HostStacks>(*dp_, [this] { return dp_->counters(); });
+    reconciler_ = std::make_unique<Reconciler>(*db_, *dp_, *ofproto_, host_stacks_.get());
     ReconcileSummary sum = reconciler_->reconcile();
     ofproto_->start();
     return sum;
@@ -67,6 +69,7 @@ class ReconcilerTest : public ::testing::Test {
     guests_.clear();
     if (ofproto_) ofproto_->stop();
     reconciler_.reset();
+    host_stacks_.reset();
     ofproto_.reset();
     dp_.reset();
   }
@@ -112,6 +115,7 @@ class ReconcilerTest : public ::testing::Test {
   std::unique_ptr<ovsdb::Database> db_;
   std::unique_ptr<dp::Datapath> dp_;
   std::unique_ptr<ofp::Ofproto> ofproto_;
+  std::unique_ptr<HostStacks> host_stacks_;
   std::unique_ptr<Reconciler> reconciler_;
   std::map<std::string, std::unique_ptr<VirtioGuest>> guests_;
 };
@@ -253,6 +257,65 @@ TEST_F(ReconcilerTest, SecondBridgeGetsStatusError) {
   ASSERT_TRUE(br.has_value());
   EXPECT_NE(br->string_map("status")["error"].find("serves one bridge"), std::string::npos);
   EXPECT_TRUE(db_->find(kBridgeTable, "name", ovsdb::Atom{std::string("br0")})->string_map("status").empty());
+}
+
+// Runs a shell command; returns its exit status and, in out, what it printed.
+int run(const std::string& cmd, std::string* out = nullptr) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return -1;
+  char buf[4096];
+  std::string text;
+  while (size_t n = fread(buf, 1, sizeof(buf), p)) text.append(buf, n);
+  int rc = pclose(p);
+  if (out) *out = text;
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+// An internal port with options:ip gets a host stack; the Linux kernel, behind a tap port in a
+// network namespace, pings it and fetches its metrics page over TCP.
+TEST_F(ReconcilerTest, InternalPortWithAddressServesHostStack) {
+  const std::string ns = "sluice_rc_ns", tap = "slrctap0";
+  run("ip netns del " + ns);
+  dp::PortConfig host;
+  host.name = "host0";
+  host.type = dp::PortType::kInternal;
+  host.options = {{"ip", "10.77.0.1/24"}};
+  dp::PortConfig t;
+  t.name = "rctap";
+  t.type = dp::PortType::kTap;
+  t.options = {{"iface", tap}};
+  dp::PortConfig bad = host;
+  bad.name = "host1";
+  bad.options = {{"ip", "10.77.0.300/24"}};
+  ASSERT_TRUE(apply_port_specs(*db_, {host, t, bad}, std::vector<PortVlan>(3)));
+  ReconcileSummary sum = start_switch();
+  EXPECT_EQ(sum.added, 2u);
+  EXPECT_EQ(sum.failed, 1u);
+  ASSERT_EQ(interface("host1").strings("error").size(), 1u);
+  EXPECT_NE(interface("host1").strings("error")[0].find("options:ip"), std::string::npos);
+  EXPECT_EQ(host_stacks_->size(), 1u);
+
+  std::string out;
+  ASSERT_EQ(run("ip netns add " + ns, &out), 0) << out;
+  ASSERT_EQ(run("ip link set " + tap + " netns " + ns, &out), 0) << out;
+  ASSERT_EQ(run("ip -n " + ns + " addr add 10.77.0.2/24 dev " + tap, &out), 0) << out;
+  ASSERT_EQ(run("ip -n " + ns + " link set " + tap + " up", &out), 0) << out;
+  EXPECT_EQ(run("ip netns exec " + ns + " ping -c 3 -i 0.2 -W 2 10.77.0.1", &out), 0) << out;
+  EXPECT_EQ(run("ip netns exec " + ns + " curl -s -m 5 http://10.77.0.1/metrics", &out), 0) << out;
+  EXPECT_NE(out.find("sluice_"), std::string::npos) << out;
+
+  // Removing the port detaches its stack before the datapath frees the rings.
+  ASSERT_TRUE(apply_port_specs(*db_, {t}, {PortVlan{}}));  // keeps rctap
+  auto host_port = db_->find(kPortTable, "name", ovsdb::Atom{std::string("host0")});
+  ASSERT_TRUE(host_port.has_value());
+  transact(Json::array({{{"op", "mutate"}, {"table", kBridgeTable}, {"where", Json::array()},
+                         {"mutations", Json::array({Json::array({"ports", "delete",
+                             Json::array({"set", Json::array({Json::array({"uuid", host_port->uuid.str()})})})})})}}}));
+  sum = reconciler_->reconcile();
+  EXPECT_EQ(sum.removed, 1u);
+  EXPECT_EQ(host_stacks_->size(), 0u);
+  EXPECT_NE(run("ip netns exec " + ns + " ping -c 1 -W 1 10.77.0.1", &out), 0) << out;
+  run("ip netns del " + ns);
 }
 
 }  // namespace
