@@ -2,9 +2,11 @@
 // switch's (root Open_vSwitch → Bridge → Port → Interface).
 //
 // Run: build/bin/ovsdb_bench [--dir DIR] [--txns N] [--ports N] [--no-fsync] [--only txn|reopen]
+//   --txns N: N single transactions, 4N from 8 threads, N/10 of 100 operations (default 2000,
+//   the counts bench/config_vs_ovs.sh gives ovsdb-server); --ports: reopen size (10000).
 // One line per result:
 //   ovsdb_lite durable-txn MODE threads=T ops_per_txn=O txns=N tx/s=X ops/s=Y fsyncs=F fsync=on dir=D
-//   ovsdb_lite reopen log=snapshot|records ports=P interfaces=I rows=R file_bytes=B ms=T
+//   ovsdb_lite reopen log=snapshot|records ports=P interfaces=I rows=R records=K file_bytes=B ms=T
 // A "small" transaction is what `vsctl set Port pN tag=K` does: update one port found by name
 // and bump Open_vSwitch.next_cfg (2 operations). Batched runs the same from 8 threads at once
 // (the log shares fsyncs between them: group commit), and 100 operations per transaction.
@@ -50,7 +52,7 @@ Schema bench_schema() {
 
 struct Config {
   std::string dir = "/tmp";
-  int txns = 1000;
+  int txns = 2000;  // single; 8 threads run 4×, 100-operation transactions ÷10 (as config_vs_ovs.sh's ovsdb-server runs)
   int ports = 10000;
   bool fsync = true;
   std::string only;  // "txn" or "reopen": run just that part
@@ -67,6 +69,12 @@ std::unique_ptr<Database> open_or_die(const std::string& path, bool fsync) {
   auto db = Database::open(path, bench_schema(), opts);
   if (!db.is_ok()) die("open " + path, db.status());
   return std::move(db.value());
+}
+
+// The database file and the log's lock file beside it.
+void remove_db(const std::string& path) {
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + ".lock");
 }
 
 void must(Database& db, const Json& ops) {
@@ -119,7 +127,7 @@ Json set_tags(long first_port, int ops, long tag) {
 
 void durable_txns(const Config& cfg, const char* mode, int threads, int ops_per_txn, int txns) {
   std::string path = cfg.dir + "/ovsdb_bench_txn.db";
-  std::filesystem::remove(path);
+  remove_db(path);
   auto db = open_or_die(path, cfg.fsync);
   populate(*db, "br0", 0, 800, 200);
   uint64_t fsyncs_before = db->counters().at("fsyncs");
@@ -138,12 +146,12 @@ void durable_txns(const Config& cfg, const char* mode, int threads, int ops_per_
               static_cast<unsigned long long>(fsyncs), cfg.fsync ? "on" : "off", cfg.dir.c_str());
   std::fflush(stdout);
   db.reset();
-  std::filesystem::remove(path);
+  remove_db(path);
 }
 
 void reopen(const Config& cfg, bool compacted) {
   std::string path = cfg.dir + "/ovsdb_bench_reopen.db";
-  std::filesystem::remove(path);
+  remove_db(path);
   {
     Database::Options opts;
     opts.fsync = false;  // building is not what is measured
@@ -172,7 +180,7 @@ void reopen(const Config& cfg, bool compacted) {
               static_cast<unsigned long long>(bytes), ms);
   std::fflush(stdout);
   db.value().reset();
-  if (!std::getenv("OVSDB_BENCH_KEEP")) std::filesystem::remove(path);
+  remove_db(path);
 }
 
 }  // namespace
@@ -196,9 +204,9 @@ int main(int argc, char** argv) {
               std::thread::hardware_concurrency(), cfg.dir.c_str());
   if (cfg.only.empty() || cfg.only == "txn") {
     sluice::ovsdb::durable_txns(cfg, "single", 1, 2, cfg.txns);
-    sluice::ovsdb::durable_txns(cfg, "batched", 8, 2, cfg.txns);
-    sluice::ovsdb::durable_txns(cfg, "batched", 1, 100, cfg.txns / 5);
-    sluice::ovsdb::durable_txns(cfg, "batched", 8, 100, cfg.txns / 5);
+    sluice::ovsdb::durable_txns(cfg, "batched", 8, 2, cfg.txns * 4);
+    sluice::ovsdb::durable_txns(cfg, "batched", 1, 100, cfg.txns / 10);
+    sluice::ovsdb::durable_txns(cfg, "batched", 8, 100, cfg.txns / 10);
   }
   if (cfg.only.empty() || cfg.only == "reopen") {
     sluice::ovsdb::reopen(cfg, true);

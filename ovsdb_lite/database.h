@@ -15,13 +15,16 @@
 // - transact() takes an RFC 7047 §5.2 operation array (insert with "uuid-name", update,
 //   mutate, delete, select, wait, comment, assert-free subset as documented in README.md) and
 //   applies it atomically: all of it or nothing. On failure the error names the operation
-//   index, the table and the column ("operation 2 (update Port): column tag: expected integer").
+//   index (0-based, as in the result array), the table and the column
+//   ("operation 2 (update Port): column tag: expected integer, got string").
 // - When transact() returns OK the transaction is on disk (fsynced; concurrent transactions
 //   share fsyncs) and every monitor has been or is being told about it in commit order.
 //
 // Durability: every committed transaction is one log record; on open the log is replayed
 // (a torn tail is cut, see log.h) and compacted into a snapshot when it has grown to
-// `compact_ratio` times the last snapshot's size (and at least compact_min_bytes).
+// `compact_ratio` times the last snapshot's size (and at least compact_min_bytes). The
+// snapshot is the file's first record and always written whole; a damaged one fails open()
+// with kFailedPrecondition rather than yield an empty database.
 //
 // Schema versions: the file remembers the schema it was written with. Opening with a schema of
 // a different version migrates: registered Migration steps run in version order, then columns
@@ -134,10 +137,10 @@ class Database {
     uint64_t compact_min_bytes = 1u << 20;
     double compact_ratio = 4.0;
     std::vector<Migration> migrations;
-    // Added: a transaction whose log record would exceed this fails (kResourceExhausted)
-    // instead of poisoning the log (see log.h max_record_bytes).
+    // A transaction whose log record would exceed this fails alone (kResourceExhausted)
+    // rather than reach the log, which would refuse it and fail for good (log.h).
     uint32_t max_record_bytes = 64u << 20;
-    // Added: allow opening a file written with a newer schema version (drops its new columns).
+    // Open a file written with a newer schema version (drops its newer columns).
     bool allow_downgrade = false;
   };
 
@@ -154,7 +157,8 @@ class Database {
   // Reads of the committed state (copies; consistent within one call).
   std::vector<Row> rows(const std::string& table) const;
   std::optional<Row> row(const std::string& table, const Uuid& uuid) const;
-  // The row whose index column `column` (e.g. "name") equals `value`.
+  // The row whose index column `column` (e.g. "name") equals `value`. A column that is not a
+  // single-column index is scanned, and the first match (in UUID order) returned.
   std::optional<Row> find(const std::string& table, const std::string& column,
                           const Atom& value) const;
 

@@ -29,6 +29,7 @@ Status Database::Impl::load(const std::string& path) {
   Log::Options log_opts;
   log_opts.fsync = opts.fsync;
   log_opts.max_record_bytes = opts.max_record_bytes;
+  log_opts.first_record_is_base = true;
   Result<std::unique_ptr<Log>> opened = Log::open(path, log_opts, &records, &recovery);
   if (!opened.is_ok()) return opened.status();
   log = std::move(opened.value());

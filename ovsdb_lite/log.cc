@@ -306,6 +306,10 @@ Result<std::unique_ptr<Log>> Log::open(const std::string& path, Options opts,
     if (!r.status.is_ok()) return r.status;
   } else {
     end = scan_records(data, opts.max_record_bytes, records, recovery);
+    if (opts.first_record_is_base && recovery->bytes_cut > 0 && recovery->records == 0) {
+      return failed_precondition(path + ": the snapshot record is damaged (" + recovery->reason +
+                                 "); the file is left untouched");
+    }
     if (recovery->bytes_cut > 0 && (::ftruncate(impl->fd, static_cast<off_t>(end)) != 0 ||
                                     (opts.fsync && ::fsync(impl->fd) != 0)))
       return io_error("truncate", path, static_cast<int64_t>(end));

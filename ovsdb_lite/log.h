@@ -48,6 +48,10 @@ class Log {
   struct Options {
     bool fsync = true;                  // false only for benchmarks/tests that measure the rest
     uint32_t max_record_bytes = 64u << 20;
+    // The first record is the base everything else applies to (the database's snapshot, always
+    // written whole by compact()): if it is damaged, open() fails and leaves the file untouched
+    // instead of cutting it back to an empty log, so an operator can still rescue the data.
+    bool first_record_is_base = false;
   };
 
   // Opens or creates `path`; `records` receives every intact record in order.

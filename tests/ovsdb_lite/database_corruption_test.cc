@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 
 #include "tests/ovsdb_lite/database_test_support.h"
@@ -120,6 +121,13 @@ TEST_F(DatabaseCorruption, ADamagedSnapshotIsAnErrorNotAnEmptyDatabase) {
   ASSERT_FALSE(db.is_ok());
   EXPECT_EQ(db.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(db.status().message().find("the snapshot record is damaged"), std::string::npos) << db.status().message();
+  // Nothing was cut: the damaged file is all still there for an operator to rescue, and a
+  // second open refuses it the same way instead of starting empty.
+  std::ifstream in(path, std::ios::binary);
+  std::string after((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(after.size(), ends_.back());
+  Result<std::unique_ptr<Database>> again = Database::open(path, switch_schema(), quick_options());
+  EXPECT_FALSE(again.is_ok());
 }
 
 }  // namespace
