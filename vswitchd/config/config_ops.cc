@@ -15,11 +15,6 @@ Json one(Json atom) { return Json::array({"set", Json::array({std::move(atom)})}
 Json where_uuid(const ovsdb::Uuid& u) {
   return Json::array({Json::array({"_uuid", "==", uuid_json(u)})});
 }
-Json string_map(const std::map<std::string, std::string>& m) {
-  Json pairs = Json::array();
-  for (const auto& [k, v] : m) pairs.push_back(Json::array({k, v}));
-  return Json::array({"map", pairs});
-}
 Json vlan_columns(const PortVlan& vlan) {
   Json trunks = Json::array();
   for (uint16_t t : vlan.trunks) trunks.push_back(t);
@@ -34,7 +29,7 @@ Json vlan_columns(const PortVlan& vlan) {
   return row;
 }
 Json interface_columns(const dp::PortConfig& port) {
-  return Json{{"type", dp::port_type_name(port.type)}, {"options", string_map(port.options)}};
+  return Json{{"type", dp::port_type_name(port.type)}, {"options", string_map_json(port.options)}};
 }
 // Named-uuid labels must be unique within a transaction and look like identifiers.
 std::string label(const char* kind, const std::string& name) {
@@ -56,6 +51,16 @@ Json add_port_ops_named(const dp::PortConfig& port, const PortVlan& vlan, Json& 
 }
 
 }  // namespace
+
+Json string_map_json(const std::map<std::string, std::string>& map) {
+  Json pairs = Json::array();
+  for (const auto& [k, v] : map) pairs.push_back(Json::array({k, v}));
+  return Json::array({"map", pairs});
+}
+
+Json update_by_uuid_op(const char* table, const ovsdb::Uuid& uuid, Json row) {
+  return Json{{"op", "update"}, {"table", table}, {"where", where_uuid(uuid)}, {"row", std::move(row)}};
+}
 
 Json create_root_ops(const std::string& bridge_name) {
   return Json::array(
@@ -82,10 +87,8 @@ Json add_port_ops(const ovsdb::Uuid& bridge, const dp::PortConfig& port, const P
 
 Json update_port_ops(const ovsdb::Uuid& port_row, const ovsdb::Uuid& interface_row,
                      const dp::PortConfig& port, const PortVlan& vlan) {
-  return Json::array(
-      {{{"op", "update"}, {"table", kInterfaceTable}, {"where", where_uuid(interface_row)},
-        {"row", interface_columns(port)}},
-       {{"op", "update"}, {"table", kPortTable}, {"where", where_uuid(port_row)}, {"row", vlan_columns(vlan)}}});
+  return Json::array({update_by_uuid_op(kInterfaceTable, interface_row, interface_columns(port)),
+                      update_by_uuid_op(kPortTable, port_row, vlan_columns(vlan))});
 }
 
 Status apply_port_specs(ovsdb::Database& db, const std::vector<dp::PortConfig>& ports,

@@ -10,6 +10,11 @@
 
 namespace sluice::vswitchd {
 
+// RFC 7047 notation: a string map as ["map", [[k, v], ...]].
+ovsdb::Json string_map_json(const std::map<std::string, std::string>& map);
+// One update operation on the row with this uuid.
+ovsdb::Json update_by_uuid_op(const char* table, const ovsdb::Uuid& uuid, ovsdb::Json row);
+
 // A new root row with one bridge (fail_mode standalone, no ports).
 ovsdb::Json create_root_ops(const std::string& bridge_name);
 // A bridge added to the existing root row.

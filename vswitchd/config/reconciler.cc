@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "vswitchd/config/config_ops.h"
 #include "vswitchd/config/switch_schema.h"
 
 namespace sluice::vswitchd {
@@ -22,17 +23,6 @@ Json optional_int(std::optional<int64_t> v) {
 }
 Json optional_string(const std::string& v) {
   return Json::array({"set", v.empty() ? Json::array() : Json::array({v})});
-}
-Json string_map(const std::map<std::string, std::string>& m) {
-  Json pairs = Json::array();
-  for (const auto& [k, v] : m) pairs.push_back(Json::array({k, v}));
-  return Json::array({"map", pairs});
-}
-Json update_by_uuid(const char* table, const ovsdb::Uuid& uuid, Json row) {
-  return Json{{"op", "update"},
-              {"table", table},
-              {"where", Json::array({Json::array({"_uuid", "==", Json::array({"uuid", uuid.str()})})})},
-              {"row", std::move(row)}};
 }
 
 }  // namespace
@@ -165,7 +155,7 @@ Status Reconciler::write_status(const SwitchConfig& sc, ReconcileSummary& sum) {
                 (link.empty() ? have_link.empty() : have_link == std::vector<std::string>{link}) &&
                 (error.empty() ? have_error.empty() : have_error == std::vector<std::string>{error});
     if (same) continue;
-    ops.push_back(update_by_uuid(kInterfaceTable, a.cfg.uuid,
+    ops.push_back(update_by_uuid_op(kInterfaceTable, a.cfg.uuid,
                                  Json{{"ofport", optional_int(ofport)},
                                       {"link_state", optional_string(link)},
                                       {"error", optional_string(error)}}));
@@ -176,7 +166,7 @@ Status Reconciler::write_status(const SwitchConfig& sc, ReconcileSummary& sum) {
   for (const auto& [uuid, status] : bridge_status) {
     auto row = db_.row(kBridgeTable, uuid);
     if (!row || row->string_map("status") == status) continue;
-    ops.push_back(update_by_uuid(kBridgeTable, uuid, Json{{"status", string_map(status)}}));
+    ops.push_back(update_by_uuid_op(kBridgeTable, uuid, Json{{"status", string_map_json(status)}}));
   }
   if (ops.empty()) return Status::ok();
   auto done = db_.transact(ops);
