@@ -12,6 +12,7 @@
 #include "datapath/datapath.h"
 #include "datapath/eal.h"
 #include "datapath/flow_text.h"
+#include "vswitchd/api/api_server.h"
 #include "vswitchd/config/bridge_config.h"
 #include "vswitchd/config/config_ops.h"
 #include "vswitchd/config/reconciler.h"
@@ -152,7 +153,11 @@ int run(sluice::vswitchd::Options& opts, sluice::ovsdb::Database& db) {
     vswitchd::Reconciler reconciler(db, dp, ofproto, &host_stacks);
     std::atomic<bool> config_changed{false};
     uint64_t monitor = db.monitor([&](const ovsdb::ChangeSet&) { config_changed = true; }, false);
+    // The API's config RPCs wait on this: the last transaction each reconcile has covered.
+    sluice::api::ReconcileWaiter reconciled;
+    uint64_t seen_txn = db.last_txn_id();
     print_reconcile(reconciler.reconcile(), db);
+    reconciled.applied(seen_txn);
     for (const dp::PortInfo& p : dp.port_list()) {
       std::printf("vswitchd: port %u: %s (%s)\n", p.port_no, p.name.c_str(), dp::port_type_name(p.type));
     }
@@ -161,6 +166,19 @@ int run(sluice::vswitchd::Options& opts, sluice::ovsdb::Database& db) {
       if (!st) {
         std::fprintf(stderr, "vswitchd: %s\n", st.message().c_str());
         rc = 1;
+      }
+    }
+    sluice::api::ApiContext api_ctx{db, &dp, &ofproto, &reconciled};
+    sluice::api::ApiServer api(api_ctx, {opts.api_socket, opts.api_tcp, opts.api_tls_cert, opts.api_tls_key,
+                                         opts.api_tls_client_ca});
+    if (rc == 0) {
+      st = api.start();
+      if (!st) {
+        std::fprintf(stderr, "vswitchd: %s\n", st.message().c_str());
+        rc = 1;
+      } else {
+        std::printf("vswitchd: API on%s%s%s%s\n", opts.api_socket.empty() ? "" : " unix:", opts.api_socket.c_str(),
+                    opts.api_tcp.empty() ? "" : " tcp:", opts.api_tcp.empty() ? "" : std::to_string(api.tcp_port()).c_str());
       }
     }
     if (rc == 0) {
@@ -180,8 +198,10 @@ int run(sluice::vswitchd::Options& opts, sluice::ovsdb::Database& db) {
       while (!g_stop) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         if (config_changed.exchange(false) || Clock::now() >= next_link_poll) {
+          seen_txn = db.last_txn_id();
           print_reconcile(reconciler.reconcile(), db);
-                next_link_poll = Clock::now() + std::chrono::seconds(1);
+          reconciled.applied(seen_txn);
+          next_link_poll = Clock::now() + std::chrono::seconds(1);
         }
         bool periodic = opts.stats_interval_s && Clock::now() >= next_report;
         if (g_dump || periodic) {
@@ -190,6 +210,7 @@ int run(sluice::vswitchd::Options& opts, sluice::ovsdb::Database& db) {
           next_report = Clock::now() + std::chrono::seconds(opts.stats_interval_s);
         }
       }
+      api.stop();
       ofproto.stop();
       vswitchd::print_stats(dp, ofproto, stdout);
     }
@@ -213,6 +234,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!opts->trace_packet.empty()) return trace(*opts);
+  // API options are checked before anything starts (a refused --api-tcp costs no EAL start-up).
+  if (Status st = api::validate({opts->api_socket, opts->api_tcp, opts->api_tls_cert, opts->api_tls_key,
+                                 opts->api_tls_client_ca});
+      !st) {
+    std::fprintf(stderr, "vswitchd: %s\n", st.message().c_str());
+    return 2;
+  }
   auto db = open_config(*opts);
   if (!db) {
     std::fprintf(stderr, "vswitchd: %s\n", db.status().message().c_str());

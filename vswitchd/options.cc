@@ -131,6 +131,13 @@ Options:
   --max-idle MS          megaflows idle this long are removed (default 10000)
   --emc-insert-inv-prob N  insert 1 in N megaflow hits into the EMC (default 100, 0 = off)
   --stats-interval S     print port and PMD stats every S seconds (SIGUSR1 prints them now)
+  --api-socket PATH      gRPC API (sluice.v1, what vsctl speaks) on this unix socket, mode
+                         0660 (default /var/run/sluice/vswitchd.sock; "none": no socket)
+  --api-tcp HOST:PORT    gRPC API on TCP too: plain only on a loopback HOST, any other HOST
+                         needs --api-tls-cert and --api-tls-key
+  --api-tls-cert FILE    server certificate (PEM) for --api-tcp
+  --api-tls-key FILE     its private key (PEM)
+  --api-tls-client-ca FILE  require client certificates signed by this CA (PEM)
   -h, --help             this text
 )";
 }
@@ -182,6 +189,16 @@ Result<Options> parse_options(int argc, char** argv) {
       auto n = parse_uint(a, v); if (!n) return n.status(); o.ofproto.max_idle_ms = *n;
     } else if (a == "--emc-insert-inv-prob") {
       auto n = parse_uint(a, v); if (!n) return n.status(); o.datapath.emc_insert_inv_prob = *n;
+    } else if (a == "--api-socket") {
+      o.api_socket = v == "none" ? "" : v;
+    } else if (a == "--api-tcp") {
+      o.api_tcp = v;
+    } else if (a == "--api-tls-cert") {
+      o.api_tls_cert = v;
+    } else if (a == "--api-tls-key") {
+      o.api_tls_key = v;
+    } else if (a == "--api-tls-client-ca") {
+      o.api_tls_client_ca = v;
     } else if (a == "--stats-interval") {
       auto n = parse_uint(a, v); if (!n) return n.status(); o.stats_interval_s = *n;
     } else {

@@ -31,6 +31,10 @@ struct Options {
   std::string rules_file;            // replaces the default NORMAL rule
   std::string trace_packet;          // --trace: explain this packet offline and exit
   unsigned stats_interval_s = 0;     // 0 = only on SIGUSR1 and at exit
+  // gRPC API (vswitchd/api/api_server.h checks the combination).
+  std::string api_socket = "/var/run/sluice/vswitchd.sock";  // "" (--api-socket none): no unix socket
+  std::string api_tcp;               // HOST:PORT; plain only on loopback unless TLS is given
+  std::string api_tls_cert, api_tls_key, api_tls_client_ca;
   bool help = false;
 };
 
