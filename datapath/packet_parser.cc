@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include <emmintrin.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
@@ -43,6 +44,20 @@ uint32_t load_be32(const uint8_t* p) {
 }
 // Copies a big-endian field into the key unchanged (the key is in network order).
 void copy_be16(rte_be16_t& field, const uint8_t* p) { std::memcpy(&field, p, 2); }
+
+// Six aligned 16-byte stores. FlowKey::clear()'s 96-byte memset compiles to `rep stosq`, whose
+// start-up cost was a sixth of the PMD's cycles on the port loop (perf, 2026-11-29).
+void zero_key(FlowKey& key) {
+  static_assert(sizeof(FlowKey) == 6 * sizeof(__m128i) && alignof(FlowKey) >= 16);
+  const __m128i zero = _mm_setzero_si128();
+  auto* p = reinterpret_cast<__m128i*>(&key);
+  _mm_store_si128(p + 0, zero);
+  _mm_store_si128(p + 1, zero);
+  _mm_store_si128(p + 2, zero);
+  _mm_store_si128(p + 3, zero);
+  _mm_store_si128(p + 4, zero);
+  _mm_store_si128(p + 5, zero);
+}
 
 bool is_vlan_tpid(uint16_t type) { return type == 0x8100 || type == 0x88a8 || type == 0x9100; }
 
@@ -261,7 +276,7 @@ ParseResult parse_ipv6(const Span& l3, FlowKey& key, ParseCounters& counters) {
 // Parses a frame of which avail bytes can be read and wire_len bytes exist (avail <= wire_len).
 ParseResult parse(const uint8_t* data, uint32_t avail, uint32_t wire_len, uint32_t in_port,
                   FlowKey& key, ParseCounters& counters) {
-  key.clear();
+  zero_key(key);
   key.in_port = in_port;
   if (avail < kEthHeaderLen) {
     ++counters.truncated_l2;
