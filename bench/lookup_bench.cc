@@ -94,7 +94,9 @@ struct Fixture {
 
 void BM_ParseAndLookup(benchmark::State& state) {
   const uint32_t flows = static_cast<uint32_t>(state.range(0));
-  const uint32_t inv_prob = static_cast<uint32_t>(state.range(1));
+  // inv_prob -1: no EMC at all, what the PMD does while the classifier has a single mask.
+  const bool use_emc = state.range(1) >= 0;
+  const uint32_t inv_prob = use_emc ? static_cast<uint32_t>(state.range(1)) : 0;
   Fixture fx(flows);
   ExactMatchCache emc(8192, inv_prob);
   ParseCounters pc;
@@ -112,11 +114,12 @@ void BM_ParseAndLookup(benchmark::State& state) {
       if (++next_flow == flows) next_flow = 0;
     }
     parse_burst(fx.pkts, kBurstSize, 1, keys, pc);
-    for (uint32_t i = 0; i < kBurstSize; ++i) {
-      key_ptrs[i] = &keys[i];
-      hashes[i] = flow_key_hash(keys[i]);
+    for (uint32_t i = 0; i < kBurstSize; ++i) key_ptrs[i] = &keys[i];
+    uint64_t hits = 0;
+    if (use_emc) {
+      for (uint32_t i = 0; i < kBurstSize; ++i) hashes[i] = flow_key_hash(keys[i]);
+      hits = emc.lookup_batch(key_ptrs, hashes, kBurstSize, refs);
     }
-    uint64_t hits = emc.lookup_batch(key_ptrs, hashes, kBurstSize, refs);
     uint64_t missed = ~hits & ((1ull << kBurstSize) - 1);
     if (missed) {
       const FlowKey* mk[kBurstSize];
@@ -130,7 +133,7 @@ void BM_ParseAndLookup(benchmark::State& state) {
       }
       uint64_t got = fx.classifier->lookup_batch(mk, n, mr);
       for (uint32_t j = 0; j < n; ++j) {
-        if (got & (1ull << j)) emc.maybe_insert(keys[idx[j]], hashes[idx[j]], mr[j]);
+        if (use_emc && (got & (1ull << j))) emc.maybe_insert(keys[idx[j]], hashes[idx[j]], mr[j]);
       }
       found += __builtin_popcountll(got);
     }
@@ -142,12 +145,14 @@ void BM_ParseAndLookup(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kBurstSize);
   state.counters["ns/pkt"] = benchmark::Counter(static_cast<double>(state.iterations() * kBurstSize),
                                                 benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-  state.SetLabel("flows=" + std::to_string(flows) + " emc_insert=1/" + std::to_string(inv_prob));
+  state.SetLabel("flows=" + std::to_string(flows) +
+                 (use_emc ? " emc_insert=1/" + std::to_string(inv_prob) : std::string(" no_emc")));
 }
 
 BENCHMARK(BM_ParseAndLookup)
     ->Args({1, 100})->Args({65536, 100})->Args({1 << 20, 100})
     ->Args({65536, 0})->Args({1 << 20, 0})
+    ->Args({1, -1})->Args({65536, -1})->Args({1 << 20, -1})
     ->Unit(benchmark::kNanosecond);
 
 }  // namespace
