@@ -3,7 +3,11 @@
 # virtio-user, exactly as ../shared/peers/ovs-loop.sh drives OVS-DPDK (same generator, cores,
 # rule sets), so the three harnesses can be compared side by side.
 # Usage: bench/loop.sh RULESET FLOWS SECONDS     RULESET: port | l3acl | hosts
-# Prints: "sluice RULESET flows=N rules=R add-rules-s=T megaflows=M delivered= X Mpps cycles/pkt=C emc_hits=.. megaflow_hits=.."
+# Prints: "sluice RULESET flows=N rules=R add-rules-s=T megaflows=M delivered= X Mpps cycles/pkt=C
+#          pmd_cpu_ns/pkt=P emc_hits=.. megaflow_hits=.."
+# cycles/pkt is the PMD's own TSC count (busy cycles / packets), which includes any time the
+# kernel gave core 1 to someone else; pmd_cpu_ns/pkt is the PMD thread's busy CPU time per
+# packet over the traffic window (from 2 s in), which does not: use it on a loaded machine.
 # Cores: switch PMD on core 1, its control thread and the generator on core 0.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,10 +48,21 @@ SW=$!
 for _ in $(seq 1 300); do grep -q 'vswitchd: running' "$D/sw.log" && break; kill -0 $SW 2>/dev/null || break; sleep 0.1; done
 grep -q 'vswitchd: running' "$D/sw.log" || { echo "bench/loop.sh: vswitchd did not start:" >&2; cat "$D/sw.log" >&2; exit 1; }
 
+# The PMD thread's CPU time over the traffic window (schedstat: ns on a CPU), and its busy/idle
+# split from PMD counters snapshotted by SIGUSR1, give a per-packet cost that excludes time the
+# kernel gave core 1 to other work (TSC-based cycles/pkt includes it).
+pmd_runtime_ns() { local t; t=$(ps -T -p $SW -o spid=,comm= | awk '$2 == "rte-worker-1" {print $1}');
+  [ -n "$t" ] && cut -d' ' -f1 /proc/$SW/task/$t/schedstat || echo 0; }
+pmd_snapshot() { kill -USR1 $SW; for _ in $(seq 50); do [ "$(grep -c '^pmd core=1 ' $D/sw.log)" -gt "$1" ] && break; sleep 0.02; done
+  grep '^pmd core=1 ' $D/sw.log | tail -1; }
 timeout $((SECS+10)) dpdk-testpmd --lcores '0@0,1@0' --file-prefix=gen$$ --no-pci --single-file-segments \
   --vdev "net_virtio_user0,path=$D/vh0.sock,server=1,queues=1" --vdev "net_virtio_user1,path=$D/vh1.sock,server=1,queues=1" \
-  -- --forward-mode=flowgen --flowgen-flows=$FLOWS --auto-start --stats-period $SECS > $D/gen.log 2>&1 || true
-
+  -- --forward-mode=flowgen --flowgen-flows=$FLOWS --auto-start --stats-period $SECS > $D/gen.log 2>&1 &
+GEN=$!
+sleep 2  # past the generator's start-up
+RT0=$(pmd_runtime_ns); SNAP0=$(pmd_snapshot "$(grep -c '^pmd core=1 ' $D/sw.log)")
+wait $GEN || true
+RT1=$(pmd_runtime_ns); SNAP1=$(pmd_snapshot "$(grep -c '^pmd core=1 ' $D/sw.log)")
 kill -INT $SW; wait $SW || true; SW=
 RX=$(grep Rx-pps $D/gen.log | tail -2 | awk '{s+=$2} END {print s+0}')
 PMD=$(grep '^pmd core=1 ' $D/sw.log | tail -1)
@@ -59,5 +74,9 @@ cnt() { echo "$CNT" | tr ' ' '\n' | grep "^$1=" | cut -d= -f2; }
 INST=$(cnt ofproto.megaflows_installed); BUSY=$(cnt ofproto.handler_busy_us)
 MPS=$(awk -v n=${INST:-0} -v us=${BUSY:-0} 'BEGIN{ if (us > 0) printf "%.0f", n / (us / 1e6); else print "n/a" }')
 ADD=$(grep -o 'rules from .* in [0-9.]* s' $D/sw.log | awk '{print $(NF-1)}')
-echo "sluice $RULES flows=$FLOWS rules=$NR add-rules-s=$ADD megaflows=$MF delivered= $(awk -v r=$RX 'BEGIN{printf "%.2f", r/1e6}') Mpps cycles/pkt=$(field cycles/pkt) emc_hits=$(field emc_hits) megaflow_hits=$(field megaflow_hits) misses=$(field misses) megaflows-installed=${INST:-0} megaflows-per-handler-s=$MPS"
+snap() { echo "$1" | tr ' ' '\n' | grep "^$2=" | cut -d= -f2; }
+CPU_NS=$(awk -v rt=$((RT1 - RT0)) -v b=$(( $(snap "$SNAP1" busy_cycles) - $(snap "$SNAP0" busy_cycles) )) \
+  -v i=$(( $(snap "$SNAP1" idle_cycles) - $(snap "$SNAP0" idle_cycles) )) -v n=$(( $(snap "$SNAP1" rx_packets) - $(snap "$SNAP0" rx_packets) )) \
+  'BEGIN{ if (n > 0 && b + i > 0) printf "%.1f", rt * b / (b + i) / n; else print "n/a" }')
+echo "sluice $RULES flows=$FLOWS rules=$NR add-rules-s=$ADD megaflows=$MF delivered= $(awk -v r=$RX 'BEGIN{printf "%.2f", r/1e6}') Mpps cycles/pkt=$(field cycles/pkt) pmd_cpu_ns/pkt=$CPU_NS emc_hits=$(field emc_hits) megaflow_hits=$(field megaflow_hits) misses=$(field misses) megaflows-installed=${INST:-0} megaflows-per-handler-s=$MPS"
 [ -n "${LOOP_VERBOSE:-}" ] && { cat $D/sw.log; tail -30 $D/gen.log; } || true
