@@ -345,10 +345,14 @@ void parse_burst(rte_mbuf* const* pkts, uint16_t n, uint32_t in_port, FlowKey* k
       }
     }
     const ParseResult r = parse(data, avail, wire_len, in_port, keys[i], counters);
-    m->l2_len = r.l3_offset;
     const uint32_t l3_len = r.l4_offset != 0 ? r.l4_offset - r.l3_offset : 0;
-    // l3_len is a 9-bit field; headers that do not fit are reported as "no L4 start".
-    m->l3_len = l3_len < 512 ? l3_len : 0;
+    // l2_len (7 bits) and l3_len (9 bits; headers that do not fit are reported as "no L4
+    // start") written as one 64-bit store: two bitfield stores made the second one's 16-bit
+    // read-modify-write wait on the first one's byte store (a store-forwarding stall, ~14%
+    // of parse_burst in perf).
+    constexpr uint64_t kL2L3Bits = 0xffff;
+    const uint64_t lens = (r.l3_offset & 0x7fu) | uint64_t{l3_len < 512 ? l3_len : 0} << 7;
+    m->tx_offload = (m->tx_offload & ~kL2L3Bits) | lens;
   }
 }
 
