@@ -190,17 +190,18 @@ Status FlowModDecoder::decode_structured(const v1::Rule& r, bool select, ofp::Ru
   return Status::ok();
 }
 
-Result<std::vector<ofp::FlowMod>> FlowModDecoder::decode(const google::protobuf::RepeatedPtrField<v1::FlowMod>& mods) {
+Status FlowModDecoder::decode(const google::protobuf::RepeatedPtrField<v1::FlowMod>& mods,
+                              std::vector<ofp::FlowMod>& out) {
+  out.clear();
   if (mods.size() > static_cast<int>(kMaxFlowModBatch)) {
     return resource_exhausted("mods: " + std::to_string(mods.size()) + " in one batch; at most " +
                               std::to_string(kMaxFlowModBatch));
   }
-  std::vector<ofp::FlowMod> out;
   out.reserve(mods.size());
   for (int i = 0; i < mods.size(); ++i) {
     const v1::FlowMod& m = mods[i];
     const size_t index = static_cast<size_t>(i) + 1;
-    ofp::FlowMod fm;
+    ofp::FlowMod& fm = out.emplace_back();  // built in place: a FlowMod is ~350 bytes
     switch (m.command()) {
       case v1::ADD: fm.command = ofp::FlowModCommand::kAdd; break;
       case v1::MODIFY: fm.command = ofp::FlowModCommand::kModify; break;
@@ -222,9 +223,8 @@ Result<std::vector<ofp::FlowMod>> FlowModDecoder::decode(const google::protobuf:
     } else {
       return prefixed(index, invalid_argument("rule: neither text nor structured given"));
     }
-    out.push_back(std::move(fm));
   }
-  return out;
+  return Status::ok();
 }
 
 }  // namespace sluice::api

@@ -24,7 +24,8 @@ bool text_mentions(const std::string& text, const std::string& keyword);
 
 class FlowModDecoder {
  public:
-  Result<std::vector<ofp::FlowMod>> decode(const google::protobuf::RepeatedPtrField<v1::FlowMod>& mods);
+  // Decodes into out, which is cleared first (its capacity is kept: callers reuse it).
+  Status decode(const google::protobuf::RepeatedPtrField<v1::FlowMod>& mods, std::vector<ofp::FlowMod>& out);
 
  private:
   Status decode_structured(const v1::Rule& rule, bool select, ofp::RuleSpec& spec);

@@ -1,6 +1,10 @@
 #include "vswitchd/api/flows_service.h"
 
 #include <chrono>
+#include <memory>
+#include <vector>
+
+#include <google/protobuf/arena.h>
 
 #include "vswitchd/api/config_rows.h"
 #include "vswitchd/api/flow_dump.h"
@@ -20,25 +24,64 @@ Result<ofp::Ofproto*> served_ofproto(ApiContext& ctx, const std::string& bridge,
   return not_found("bridge: no bridge '" + bridge + "'");
 }
 
-grpc::Status FlowsService::FlowMod(grpc::ServerContext*, const v1::FlowModRequest* req, v1::FlowModResponse* resp) {
-  auto ofproto = served_ofproto(ctx_, req->bridge());
+namespace {
+
+// Arena options for one FlowMod request: the first block is a per-thread buffer reused call
+// after call (a sync server thread serves one call at a time), so a batch of 10k oxm mods
+// (~2 MB of messages) costs no malloc and no fresh page; bigger batches add heap blocks.
+google::protobuf::ArenaOptions request_arena_options() {
+  constexpr size_t kScratchBytes = size_t{4} << 20;
+  thread_local std::unique_ptr<char[]> scratch(new char[kScratchBytes]);
+  google::protobuf::ArenaOptions options;
+  options.initial_block = scratch.get();
+  options.initial_block_size = kScratchBytes;
+  options.max_block_size = size_t{1} << 20;
+  return options;
+}
+
+}  // namespace
+
+grpc::Status FlowsService::StreamedFlowMod(grpc::ServerContext*,
+                                           grpc::ServerUnaryStreamer<v1::FlowModRequest, v1::FlowModResponse>* stream) {
+  google::protobuf::Arena arena(request_arena_options());
+  auto* req = google::protobuf::Arena::CreateMessage<v1::FlowModRequest>(&arena);
+  if (!stream->Read(req)) return {grpc::StatusCode::INVALID_ARGUMENT, "request: not a FlowModRequest"};
+  v1::FlowModResponse resp;
+  grpc::Status st = flow_mod(*req, resp);
+  if (st.ok() && !stream->Write(resp)) return {grpc::StatusCode::UNAVAILABLE, "response: could not be sent"};
+  return st;
+}
+
+grpc::Status FlowsService::flow_mod(const v1::FlowModRequest& req, v1::FlowModResponse& resp) {
+  auto ofproto = served_ofproto(ctx_, req.bridge());
   if (!ofproto) return to_grpc(ofproto.status());
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
+  // A FlowMod is ~350 bytes: a fresh vector for a 10k batch came from mmap and page-faulted
+  // on every call (~10% of decode). Each server thread keeps one big enough for 16k mods
+  // (~6 MB); a bigger batch's vector is given back after the call.
+  constexpr size_t kKeptMods = 1 << 14;
+  thread_local std::vector<ofp::FlowMod> mods;
+  struct Trim {
+    ~Trim() {
+      mods.clear();
+      if (mods.capacity() > kKeptMods) std::vector<ofp::FlowMod>().swap(mods);
+    }
+  } trim;
   FlowModDecoder decoder;
-  auto mods = decoder.decode(req->mods());
-  if (!mods) return to_grpc(mods.status());
+  if (Status st = decoder.decode(req.mods(), mods); !st) return to_grpc(st);
   const auto t1 = Clock::now();
-  auto done = (*ofproto)->flow_mod(*mods);
+  // The mods were decoded for this call only: their instructions move into the rules.
+  auto done = (*ofproto)->flow_mod_taking(mods);
   const auto t2 = Clock::now();
   ctx_.counters.flow_mod_decode_ns.fetch_add(std::chrono::nanoseconds(t1 - t0).count(), std::memory_order_relaxed);
   ctx_.counters.flow_mod_apply_ns.fetch_add(std::chrono::nanoseconds(t2 - t1).count(), std::memory_order_relaxed);
   if (!done) return to_grpc(done.status());
-  ctx_.counters.flow_mods.fetch_add(mods->size(), std::memory_order_relaxed);
-  resp->set_added(done->added);
-  resp->set_replaced(done->replaced);
-  resp->set_modified(done->modified);
-  resp->set_deleted(done->deleted);
+  ctx_.counters.flow_mods.fetch_add(mods.size(), std::memory_order_relaxed);
+  resp.set_added(done->added);
+  resp.set_replaced(done->replaced);
+  resp.set_modified(done->modified);
+  resp.set_deleted(done->deleted);
   return grpc::Status::OK;
 }
 

@@ -91,6 +91,13 @@ Result<FlowModSummary> Ofproto::flow_mod(std::span<const FlowMod> mods) {
   return summary;
 }
 
+Result<FlowModSummary> Ofproto::flow_mod_taking(std::span<FlowMod> mods) {
+  std::unique_lock lock(rules_mutex_);
+  auto summary = tables_.apply_taking(mods, now_ms());
+  if (summary) revalidate_locked();
+  return summary;
+}
+
 Status Ofproto::set_ports(std::vector<BridgePort> ports) {
   std::unique_lock lock(rules_mutex_);
   Status st = normal_.set_ports(std::move(ports));

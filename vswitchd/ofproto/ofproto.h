@@ -71,6 +71,9 @@ class Ofproto {
 
   // Applies the batch atomically; when it returns, every megaflow agrees with the new rules.
   Result<FlowModSummary> flow_mod(std::span<const FlowMod> mods);
+  // The same, moving the ADDs' instructions into the rules (RuleTables::apply_taking): for
+  // mods built for this call only.
+  Result<FlowModSummary> flow_mod_taking(std::span<FlowMod> mods);
   // NORMAL's view of the bridge's ports (VLAN modes); revalidates like flow_mod.
   Status set_ports(std::vector<BridgePort> ports);
 

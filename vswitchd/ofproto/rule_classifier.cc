@@ -52,6 +52,15 @@ RuleSubtable* RuleClassifier::subtable_for(const MatchMask& mask) const {
   return it == subtables_.end() ? nullptr : it->second.get();
 }
 
+RuleSubtable* RuleClassifier::writer_subtable_for(const MatchMask& mask) {
+  if (last_written_ == nullptr || !(last_written_->mask() == mask)) last_written_ = subtable_for(mask);
+  return last_written_;
+}
+
+void RuleClassifier::prefetch_insert(const Match& m) {
+  if (const RuleSubtable* st = writer_subtable_for(m.mask)) st->prefetch(m.key);
+}
+
 void RuleClassifier::reposition(RuleSubtable* st) {
   size_t i = st->order_pos;
   while (i > 0 && by_priority_[i - 1]->max_priority() < st->max_priority()) {
@@ -71,6 +80,7 @@ void RuleClassifier::reposition(RuleSubtable* st) {
 void RuleClassifier::drop_subtable(RuleSubtable* st) {
   by_priority_.erase(by_priority_.begin() + static_cast<ptrdiff_t>(st->order_pos));
   for (size_t i = st->order_pos; i < by_priority_.size(); ++i) by_priority_[i]->order_pos = i;
+  if (last_written_ == st) last_written_ = nullptr;
   const MatchMask mask = st->mask();  // a copy: erasing destroys st
   subtables_.erase(mask);
 }
@@ -91,7 +101,7 @@ void RuleClassifier::track_prefixes(const Rule& rule, const RuleSubtable& st, bo
 Status RuleClassifier::insert(Rule* rule) {
   if (rule == nullptr) return invalid_argument("rule: null");
   if (!key_is_masked(rule->match)) return invalid_argument("match.key: has bits outside match.mask");
-  RuleSubtable* st = subtable_for(rule->match.mask);
+  RuleSubtable* st = writer_subtable_for(rule->match.mask);
   bool created = st == nullptr;
   if (created) {
     auto owned = std::make_unique<RuleSubtable>(rule->match.mask);
@@ -99,6 +109,7 @@ Status RuleClassifier::insert(Rule* rule) {
     subtables_.emplace(rule->match.mask, std::move(owned));
     st->order_pos = by_priority_.size();
     by_priority_.push_back(st);
+    last_written_ = st;
   }
   uint16_t old_max = st->max_priority();
   if (!st->insert(rule)) {
@@ -112,7 +123,7 @@ Status RuleClassifier::insert(Rule* rule) {
 }
 
 void RuleClassifier::remove(Rule* rule) {
-  RuleSubtable* st = subtable_for(rule->match.mask);
+  RuleSubtable* st = writer_subtable_for(rule->match.mask);
   if (st == nullptr) {
     assert(!"RuleClassifier::remove: rule not present");
     return;

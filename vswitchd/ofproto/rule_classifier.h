@@ -74,6 +74,9 @@ class RuleClassifier {
   Status insert(Rule* rule);
   // The rule must be present.
   void remove(Rule* rule);
+  // A writer about to insert a rule with match m: starts loading the slots insert() will
+  // probe, so that a batch of inserts overlaps each one's cache misses with the previous one.
+  void prefetch_insert(const Match& m);
   // Same match (key and mask) and priority, or nullptr.
   Rule* find_strict(const Match& m, uint16_t priority) const;
   // OpenFlow non-strict selection: every rule whose match is equal to or more specific than m
@@ -101,6 +104,10 @@ class RuleClassifier {
   };
 
   RuleSubtable* subtable_for(const MatchMask& mask) const;
+  // subtable_for() for writers, which remember the last subtable found: a batch of flow mods
+  // mostly shares one mask, and comparing it costs less than hashing it. Readers may not use
+  // it (they run concurrently).
+  RuleSubtable* writer_subtable_for(const MatchMask& mask);
   // Restores the max-priority order around st after its max priority changed.
   void reposition(RuleSubtable* st);
   void drop_subtable(RuleSubtable* st);
@@ -110,6 +117,7 @@ class RuleClassifier {
   std::vector<RuleSubtable*> by_priority_;  // highest max priority first
   PrefixTrie tries_[kNumTries];
   size_t n_rules_ = 0;
+  RuleSubtable* last_written_ = nullptr;  // writer_subtable_for()'s memory; never dangling
 };
 
 }  // namespace sluice::ofp

@@ -54,7 +54,26 @@ RuleClassifier& RuleTables::table(uint8_t id) {
   return *tables_[id];
 }
 
+// How many mods ahead apply() prefetches an ADD's classifier slots: enough to cover a cache
+// miss with the ~0.3 us an ADD takes, few enough that the lines are still there.
+constexpr size_t kPrefetchMods = 2;
+
 Result<FlowModSummary> RuleTables::apply(std::span<const FlowMod> mods, uint64_t now_ms) {
+  return apply_batch(mods, nullptr, now_ms);
+}
+
+Result<FlowModSummary> RuleTables::apply_taking(std::span<FlowMod> mods, uint64_t now_ms) {
+  return apply_batch(mods, mods.data(), now_ms);
+}
+
+void RuleTables::prefetch(const FlowMod& mod, size_t ahead) {
+  if (mod.command != FlowModCommand::kAdd || mod.spec.table_id > kMaxTableId) return;
+  if (RuleClassifier* cls = tables_[mod.spec.table_id].get()) cls->prefetch_insert(mod.spec.match);
+  // Its id, if every mod before it is an ADD too (a wrong guess only wastes the prefetch).
+  rules_.prefetch(next_id_ + ahead);
+}
+
+Result<FlowModSummary> RuleTables::apply_batch(std::span<const FlowMod> mods, FlowMod* owned, uint64_t now_ms) {
   for (size_t i = 0; i < mods.size(); ++i) {
     if (Status st = validate(mods[i]); !st) return with_prefix(i, st);
   }
@@ -66,12 +85,14 @@ Result<FlowModSummary> RuleTables::apply(std::span<const FlowMod> mods, uint64_t
   rules_.reserve(rules_.size() + adds);
   const uint64_t first_id = next_id_;
   FlowModSummary summary;
+  for (size_t i = 0; i < mods.size() && i < kPrefetchMods; ++i) prefetch(mods[i], i);
   for (size_t i = 0; i < mods.size(); ++i) {
     const FlowMod& mod = mods[i];
+    if (i + kPrefetchMods < mods.size()) prefetch(mods[i + kPrefetchMods], kPrefetchMods);
     Status st;
     switch (mod.command) {
       case FlowModCommand::kAdd:
-        st = apply_add(mod.spec, now_ms, batch, summary);
+        st = apply_add(mod.spec, owned ? &owned[i].spec.instructions : nullptr, now_ms, batch, summary);
         break;
       case FlowModCommand::kModify:
       case FlowModCommand::kModifyStrict:
@@ -94,7 +115,8 @@ Result<FlowModSummary> RuleTables::apply(std::span<const FlowMod> mods, uint64_t
   return summary;
 }
 
-Status RuleTables::apply_add(const RuleSpec& spec, uint64_t now_ms, Batch& batch, FlowModSummary& summary) {
+Status RuleTables::apply_add(const RuleSpec& spec, Instructions* take, uint64_t now_ms, Batch& batch,
+                             FlowModSummary& summary) {
   RuleClassifier& cls = table(spec.table_id);
   if (spec.check_overlap && cls.overlaps(spec.match, spec.priority)) {
     return failed_precondition("check_overlap: overlaps rule " + overlap_text(cls, spec));
@@ -108,7 +130,11 @@ Status RuleTables::apply_add(const RuleSpec& spec, uint64_t now_ms, Batch& batch
   rule->table_id = spec.table_id;
   rule->priority = spec.priority;
   rule->match = spec.match;
-  rule->instructions = spec.instructions;
+  if (take) {
+    rule->instructions = std::move(*take);
+  } else {
+    rule->instructions = spec.instructions;
+  }
   rule->cookie = spec.cookie;
   rule->idle_timeout_s = spec.idle_timeout_s;
   rule->hard_timeout_s = spec.hard_timeout_s;

@@ -101,6 +101,29 @@ TEST_F(RuleClassifierTest, FindStrictNeedsSameMatchAndPriority) {
   EXPECT_EQ(cls_.size(), 1u);
 }
 
+// Writers remember the last subtable they used (a batch mostly shares one mask): a subtable
+// dropped with its last rule must be forgotten, and a prefetch for a mask never seen is a no-op.
+TEST_F(RuleClassifierTest, SubtableDroppedAndMadeAgainBetweenWritesIsTheNewOne) {
+  const Match hosts = MatchBuilder().ip().nw_dst(ipv4(10, 0, 0, 1)).build();
+  const Match nets = MatchBuilder().ip().nw_dst(ipv4(10, 1, 0, 0), 16).build();
+  cls_.prefetch_insert(hosts);
+  Rule* a = add(hosts, 10);
+  Rule* b = add(nets, 10);
+  cls_.remove(a);  // drops the hosts subtable
+  EXPECT_EQ(cls_.subtable_count(), 1u);
+  cls_.prefetch_insert(hosts);
+  Rule* c = add(MatchBuilder().ip().nw_dst(ipv4(10, 0, 0, 2)).build(), 10);
+  EXPECT_EQ(cls_.subtable_count(), 2u);
+  EXPECT_EQ(cls_.lookup(MatchBuilder().ip().nw_dst(ipv4(10, 0, 0, 2)).packet(), nullptr), c);
+  EXPECT_EQ(cls_.lookup(MatchBuilder().ip().nw_dst(ipv4(10, 0, 0, 1)).packet(), nullptr), nullptr);
+  cls_.remove(c);
+  cls_.remove(b);  // both gone, in the other order
+  EXPECT_EQ(cls_.subtable_count(), 0u);
+  Rule* d = add(nets, 20);
+  EXPECT_EQ(cls_.lookup(MatchBuilder().ip().nw_dst(ipv4(10, 1, 2, 3)).packet(), nullptr), d);
+  EXPECT_EQ(cls_.size(), 1u);
+}
+
 TEST_F(RuleClassifierTest, DuplicateMatchAndPriorityIsRejected) {
   Match m = MatchBuilder().in_port(3).udp().tp_dst(53).build();
   Rule* a = add(m, 10);
