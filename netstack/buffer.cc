@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "netstack/wire.h"
+
 namespace sluice::ns {
 
 ChunkPool::~ChunkPool() {
@@ -58,6 +60,22 @@ size_t ByteQueue::copy_out(size_t offset, std::span<uint8_t> out) const {
   return n;
 }
 
+size_t ByteQueue::copy_out_csum(size_t offset, std::span<uint8_t> out, uint32_t* sum) const {
+  *sum = 0;
+  if (offset >= size_) return 0;
+  size_t n = std::min(out.size(), size_ - offset);
+  size_t pos = head_ + offset;
+  size_t done = 0;
+  while (done < n) {
+    size_t ci = pos / ChunkPool::kChunkSize, co = pos % ChunkPool::kChunkSize;
+    size_t k = std::min(ChunkPool::kChunkSize - co, n - done);
+    *sum = csum_add_at(*sum, csum_copy(out.data() + done, chunks_[ci] + co, k, 0), done);
+    done += k;
+    pos += k;
+  }
+  return n;
+}
+
 void ByteQueue::consume(size_t n) {
   n = std::min(n, size_);
   head_ += n;
@@ -84,6 +102,17 @@ void ByteQueue::clear() {
 std::span<const uint8_t> ByteQueue::front_span() const {
   if (size_ == 0) return {};
   return {chunks_.front() + head_, std::min(size_, ChunkPool::kChunkSize - head_)};
+}
+
+size_t ByteQueue::views(std::span<std::span<const uint8_t>> out) const {
+  size_t n = 0, left = size_, off = head_;
+  for (size_t ci = 0; ci < chunks_.size() && n < out.size() && left > 0; ++ci) {
+    size_t k = std::min(ChunkPool::kChunkSize - off, left);
+    out[n++] = {chunks_[ci] + off, k};
+    left -= k;
+    off = 0;
+  }
+  return n;
 }
 
 }  // namespace sluice::ns

@@ -50,10 +50,15 @@ class ByteQueue {
   size_t append(std::span<const uint8_t> data);
   // Copies min(out.size(), size() - offset) bytes starting at offset; returns the count.
   size_t copy_out(size_t offset, std::span<uint8_t> out) const;
+  // The same, and *sum = the Internet checksum partial sum of the copied bytes (one pass).
+  size_t copy_out_csum(size_t offset, std::span<uint8_t> out, uint32_t* sum) const;
   void consume(size_t n);
   void clear();
   // The contiguous bytes at the head (zero-copy peek): up to one chunk.
   std::span<const uint8_t> front_span() const;
+  // Views of the bytes from the head, one per chunk, at most out.size(); returns the count.
+  // They stay valid until consume()/clear(): append() never moves a chunk.
+  size_t views(std::span<std::span<const uint8_t>> out) const;
 
  private:
   ChunkPool* pool_;

@@ -16,6 +16,7 @@ struct StackContext {
   Counters counters;
   ChunkPool pool;
   uint64_t now_us = 0;
+  bool in_rx_burst = false;  // Stack::poll is feeding a received burst to the layers
 };
 
 // A frame under construction: layers prepend their headers in front of the payload, so a

@@ -177,6 +177,17 @@ class Stack {
   Result<size_t> send(SocketId s, std::span<const uint8_t> data);
   // Up to out.size() bytes; 0 = end of stream (peer FIN); kUnavailable when nothing to read yet.
   Result<size_t> recv(SocketId s, std::span<uint8_t> out);
+  // Zero-copy receive, instead of recv: read-only views of the in-order bytes waiting in the
+  // receive buffer, oldest first, one per buffer chunk (up to 4 KiB each), at most out.size()
+  // of them. Returns how many views were filled; 0 = end of stream (as recv); kUnavailable
+  // when nothing is there yet. Nothing is consumed, so a reader can look before it takes.
+  // The views stay valid until recv_consume, recv, close or abort on this socket — poll()
+  // only appends behind them — so they may be held across polls.
+  Result<size_t> recv_views(SocketId s, std::span<std::span<const uint8_t>> out);
+  // Takes the first n bytes seen through recv_views: their chunks go back to the pool and
+  // the receive window opens (a window update goes out as after recv). kInvalidArgument,
+  // with nothing consumed, when fewer than n bytes are buffered.
+  Status recv_consume(SocketId s, size_t n);
   Status shutdown_write(SocketId s);  // sends FIN after queued data
   // Releases the handle. TCP: graceful close (FIN) — or RST if unread data was discarded
   // (RFC 9293 3.10.4 / RFC 2525 2.17); the connection lingers in the stack until it is done.

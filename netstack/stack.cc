@@ -62,10 +62,13 @@ void Stack::poll(uint64_t now_us) {
   Impl& m = *impl_;
   if (now_us > m.ctx.now_us) m.ctx.now_us = now_us;
   size_t n = m.link->receive(m.rx.data(), m.rx.size());
+  m.ctx.in_rx_burst = true;
   for (size_t i = 0; i < n; ++i) {
     if (i + 1 < n) __builtin_prefetch(m.rx[i + 1].data);
     input({m.rx[i].data, m.rx[i].len});
   }
+  m.ctx.in_rx_burst = false;
+  m.tcp.end_rx_burst();
   if (n > 0) m.link->release(m.rx.data(), n);
   advance(now_us);
 }
@@ -104,6 +107,10 @@ Result<SocketId> Stack::tcp_connect(Ipv4Addr dst, uint16_t dport, uint16_t sport
 }
 Result<size_t> Stack::send(SocketId s, std::span<const uint8_t> d) { return impl_->tcp.send(s, d); }
 Result<size_t> Stack::recv(SocketId s, std::span<uint8_t> out) { return impl_->tcp.recv(s, out); }
+Result<size_t> Stack::recv_views(SocketId s, std::span<std::span<const uint8_t>> out) {
+  return impl_->tcp.recv_views(s, out);
+}
+Status Stack::recv_consume(SocketId s, size_t n) { return impl_->tcp.recv_consume(s, n); }
 Status Stack::shutdown_write(SocketId s) { return impl_->tcp.shutdown_write(s); }
 Status Stack::close(SocketId s) {
   if (impl_->udp.owns(s)) return impl_->udp.close(s);

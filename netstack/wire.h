@@ -42,8 +42,45 @@ constexpr Ipv4Addr ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
 std::string ipv4_text(Ipv4Addr a);
 bool parse_ipv4(const std::string& text, Ipv4Addr* out);
 
-// ---- Internet checksum (RFC 1071), using DPDK's summing loop ----
-inline uint32_t csum_partial(const void* p, size_t n, uint32_t sum) { return __rte_raw_cksum(p, n, sum); }
+// ---- Internet checksum (RFC 1071) ----
+// Partial sums are uint32 values congruent (mod 0xffff) to the one's-complement sum of the
+// native-order 16-bit words — the domain of DPDK's __rte_raw_cksum, whose reduce we use.
+// Summing 32-bit words into 64 bits is the same sum mod 0xffff (2^16 = 1 mod 0xffff).
+uint32_t csum_partial_long(const void* p, size_t n, uint32_t sum);  // checksum.cc: SIMD
+// Copies n bytes and returns csum_partial of them: one pass over the data instead of two
+// (checksum.cc). The sum is of the bytes as if they started at an even offset.
+uint32_t csum_copy(void* dst, const void* src, size_t n, uint32_t sum);
+// Adds the partial sum of a block that starts at byte `offset` of the checksummed span: a
+// block at an odd offset has its bytes in the other halves of the words (RFC 1071 2.B).
+inline uint32_t csum_add_at(uint32_t total, uint32_t block, size_t offset) {
+  if (offset & 1) {
+    block = (block >> 16) + (block & 0xffff);
+    block = (block >> 16) + (block & 0xffff);
+    block = __builtin_bswap16(static_cast<uint16_t>(block));
+  }
+  uint64_t s = uint64_t{total} + block;
+  return static_cast<uint32_t>((s >> 32) + (s & 0xffffffff));
+}
+inline uint32_t csum_partial(const void* p, size_t n, uint32_t sum) {
+  if (n >= 128) return csum_partial_long(p, n, sum);  // payloads; headers stay inline
+  const uint8_t* b = static_cast<const uint8_t*>(p);
+  uint64_t acc = sum;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    uint32_t w;
+    std::memcpy(&w, b + i, 4);
+    acc += w;
+  }
+  if (i + 2 <= n) {
+    uint16_t w;
+    std::memcpy(&w, b + i, 2);
+    acc += w;
+    i += 2;
+  }
+  if (i < n) acc += b[i];  // an odd last byte is the first byte of a zero-padded word (LE)
+  acc = (acc >> 32) + (acc & 0xffffffff);
+  return static_cast<uint32_t>((acc >> 32) + (acc & 0xffffffff));
+}
 // Folds and complements: the value to store in a header.
 inline uint16_t csum_finish(uint32_t sum) {
   uint16_t r = __rte_raw_cksum_reduce(sum);  // host-order 16-bit sum of big-endian words
@@ -51,9 +88,14 @@ inline uint16_t csum_finish(uint32_t sum) {
 }
 // Pseudo-header sum for TCP/UDP (RFC 9293 3.1, RFC 768), in the same domain as csum_partial.
 inline uint32_t pseudo_header_sum(Ipv4Addr src, Ipv4Addr dst, uint8_t proto, uint16_t len) {
-  uint8_t ph[12];
-  store32(ph, src); store32(ph + 4, dst); ph[8] = 0; ph[9] = proto; store16(ph + 10, len);
-  return csum_partial(ph, sizeof ph, 0);
+  // Summed in registers, not through a byte buffer: bytes stored one by one and read back as
+  // words stall store forwarding (perf: ~5% of bulk transfer). The one's-complement sum is
+  // the same in either byte order (RFC 1071 2.B), so the host-order sum is swapped to the
+  // native-word domain of csum_partial.
+  uint32_t s = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + proto + len;
+  s = (s >> 16) + (s & 0xffff);
+  s = (s >> 16) + (s & 0xffff);
+  return rte_cpu_to_be_16(static_cast<uint16_t>(s));
 }
 // True when the bytes (with their checksum field in place) sum to all ones.
 inline bool csum_ok(uint32_t sum) { return csum_finish(sum) == 0; }

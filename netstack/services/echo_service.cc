@@ -19,15 +19,19 @@ void EchoService::serve(Stack& stack, SocketId s, Conn& c, bool eof) {
 }
 
 void DiscardService::serve(Stack& stack, SocketId s, Conn& c, bool) {
-  uint8_t buf[16384];
+  // Zero-copy: the bytes are counted where they lie and their chunks given straight back.
+  std::span<const uint8_t> views[64];
   for (;;) {
-    auto r = stack.recv(s, buf);
+    auto r = stack.recv_views(s, views);
     if (!r.is_ok()) break;
     if (*r == 0) {
       c.done = true;
       return;
     }
-    bytes_ += *r;
+    size_t n = 0;
+    for (size_t i = 0; i < *r; ++i) n += views[i].size();
+    if (!stack.recv_consume(s, n).is_ok()) break;
+    bytes_ += n;
   }
 }
 

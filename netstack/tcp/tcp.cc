@@ -52,9 +52,8 @@ void Tcp::input(const Ipv4Header& h, std::span<const uint8_t> p) {
   seg.window = th.window;
   seg.payload = p.subspan(th.header_len());
   ConnKey key{h.src, th.src_port, th.dst_port};
-  auto it = demux_.find(key);
-  if (it != demux_.end()) {
-    uint32_t i = it->second;
+  if (const uint32_t* slot = demux_.find(key)) {
+    uint32_t i = *slot;
     TcpConnection* c = table_.at(i);
     // RFC 1122 4.2.2.13 / RFC 6191: a new SYN above the old connection's sequence space may
     // reopen a 4-tuple in TIME_WAIT — without this a busy client would run out of ports.
@@ -125,7 +124,7 @@ TcpConnection* Tcp::new_connection(const ConnKey& k, uint32_t* index) {
   (void)id;
   TcpConnection* c = table_.at(*index);
   c->index = *index;
-  demux_[k] = *index;
+  demux_.insert(k, *index);
   c->in_demux = true;
   return c;
 }
@@ -194,7 +193,12 @@ void Tcp::schedule(TcpConnection& c) {
   uint64_t d = c.next_deadline();
   if (d != UINT64_MAX && d < c.heap_at) {
     c.heap_at = d;
-    timers_.push({d, c.index, table_.id_of(c.index)});
+    TimerEntry e{d, c.index, table_.id_of(c.index)};
+    if (c.state() == TcpState::kTimeWait && (timewait_fifo_.empty() || timewait_fifo_.back().at <= d)) {
+      timewait_fifo_.push_back(e);
+    } else {
+      timers_.push(e);
+    }
   }
 }
 
@@ -225,10 +229,32 @@ void Tcp::reclaim(uint32_t i) {
   table_.erase(i);
 }
 
+void Tcp::end_rx_burst() {
+  // A slot may have been reclaimed and reused in the burst: the flag says whether it is owed.
+  for (uint32_t i : burst_acks_) {
+    if (TcpConnection* c = table_.at(i)) {
+      c->burst_ended();
+      settle(i);
+    }
+  }
+  burst_acks_.clear();
+}
+
 void Tcp::on_timer(uint64_t now) {
-  while (!timers_.empty() && timers_.top().at <= now) {
-    TimerEntry e = timers_.top();
-    timers_.pop();
+  for (;;) {
+    // The earlier of the two queues' heads, if it is due.
+    bool heap = !timers_.empty() && timers_.top().at <= now;
+    bool fifo = !timewait_fifo_.empty() && timewait_fifo_.front().at <= now;
+    if (heap && fifo) heap = timers_.top().at <= timewait_fifo_.front().at;
+    if (!heap && !fifo) break;
+    TimerEntry e;
+    if (heap) {
+      e = timers_.top();
+      timers_.pop();
+    } else {
+      e = timewait_fifo_.front();
+      timewait_fifo_.pop_front();
+    }
     TcpConnection* c = table_.get(e.id);
     if (!c || c->heap_at != e.at) continue;  // gone, or superseded by an earlier entry
     c->heap_at = UINT64_MAX;

@@ -29,8 +29,7 @@ Result<SocketId> Tcp::accept(SocketId s) {
   if ((*l)->state() != TcpState::kListen) return invalid_argument("socket: not listening");
   auto& q = (*l)->accept_queue;
   while (!q.empty()) {
-    SocketId id = q.front();
-    q.pop_front();
+    SocketId id = q.pop_front();
     TcpConnection* c = table_.get(id);
     if (!c || c->user_owned) continue;  // died before it was accepted
     c->user_owned = true;
@@ -47,10 +46,10 @@ Result<SocketId> Tcp::connect(Ipv4Addr dst, uint16_t dst_port, uint16_t src_port
     for (int tries = 0; tries < 16384 && src_port == 0; ++tries) {
       uint16_t p = next_ephemeral_++;
       if (next_ephemeral_ == 0) next_ephemeral_ = 49152;
-      if (!demux_.count(ConnKey{dst, dst_port, p}) && !listeners_.count(p)) src_port = p;
+      if (!demux_.contains(ConnKey{dst, dst_port, p}) && !listeners_.count(p)) src_port = p;
     }
     if (src_port == 0) return resource_exhausted("tcp: no free ephemeral port");
-  } else if (demux_.count(ConnKey{dst, dst_port, src_port})) {
+  } else if (demux_.contains(ConnKey{dst, dst_port, src_port})) {
     return already_exists("src_port: the 4-tuple is in use");
   }
   ConnKey k{dst, dst_port, src_port};
@@ -91,6 +90,28 @@ Result<size_t> Tcp::recv(SocketId s, std::span<uint8_t> out) {
   if (c->fin_received_) return size_t{0};
   if (c->state() == TcpState::kClosed) return c->error().is_ok() ? Result<size_t>(size_t{0}) : Result<size_t>(c->error());
   return unavailable("would block");
+}
+
+Result<size_t> Tcp::recv_views(SocketId s, std::span<std::span<const uint8_t>> out) {
+  auto r = user_conn(s);
+  if (!r) return r.status();
+  TcpConnection* c = *r;
+  if (c->state() == TcpState::kListen) return invalid_argument("socket: listening");
+  if (out.empty()) return invalid_argument("out: room for at least one view is needed");
+  size_t n = c->user_recv_views(out);
+  if (n > 0) return n;
+  if (c->fin_received_) return size_t{0};
+  if (c->state() == TcpState::kClosed) return c->error().is_ok() ? Result<size_t>(size_t{0}) : Result<size_t>(c->error());
+  return unavailable("would block");
+}
+
+Status Tcp::recv_consume(SocketId s, size_t n) {
+  auto r = user_conn(s);
+  if (!r) return r.status();
+  TcpConnection* c = *r;
+  if (!c->user_consume(n)) return invalid_argument("n: more bytes than the receive buffer holds");
+  settle(c->index);
+  return Status::ok();
 }
 
 Status Tcp::shutdown_write(SocketId s) {

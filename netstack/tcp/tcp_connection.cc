@@ -80,6 +80,13 @@ size_t TcpConnection::user_recv(std::span<uint8_t> out) {
   return n;
 }
 
+bool TcpConnection::user_consume(size_t n) {
+  if (n > rcvq_.size()) return false;
+  rcvq_.consume(n);
+  if (n > 0) maybe_window_update();
+  return true;
+}
+
 void TcpConnection::user_shutdown() {
   if (fin_queued_) return;
   switch (state_) {

@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <vector>
 
@@ -30,12 +29,32 @@ struct ConnKey {
   uint16_t remote_port = 0, local_port = 0;
   bool operator==(const ConnKey&) const = default;
 };
-struct ConnKeyHash {
-  size_t operator()(const ConnKey& k) const {
-    uint64_t x = uint64_t{k.remote_ip} << 32 | uint32_t{k.remote_port} << 16 | k.local_port;
-    x ^= x >> 33; x *= 0xff51afd7ed558ccdULL; x ^= x >> 33;
-    return static_cast<size_t>(x);
+
+// A listener's established children, oldest first. A vector with a read index rather than a
+// std::deque: libstdc++'s deque allocates ~600 bytes when constructed — on every connection,
+// since every TcpConnection has one (the cost ByteQueue avoids for the same reason).
+class AcceptQueue {
+ public:
+  void push_back(SocketId s) { q_.push_back(s); }
+  bool empty() const { return head_ == q_.size(); }
+  size_t size() const { return q_.size() - head_; }
+  SocketId pop_front() {
+    SocketId s = q_[head_++];
+    if (head_ == q_.size()) {
+      q_.clear();
+      head_ = 0;
+    } else if (head_ >= 64 && head_ * 2 >= q_.size()) {  // never drained: compact, amortized O(1)
+      q_.erase(q_.begin(), q_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+    return s;
   }
+  std::vector<SocketId>::const_iterator begin() const { return q_.begin() + static_cast<std::ptrdiff_t>(head_); }
+  std::vector<SocketId>::const_iterator end() const { return q_.end(); }
+
+ private:
+  std::vector<SocketId> q_;
+  size_t head_ = 0;
 };
 
 class TcpConnection {
@@ -57,6 +76,8 @@ class TcpConnection {
   // ---- user calls ----
   size_t user_send(std::span<const uint8_t> data);
   size_t user_recv(std::span<uint8_t> out);
+  size_t user_recv_views(std::span<std::span<const uint8_t>> out) const { return rcvq_.views(out); }
+  bool user_consume(size_t n);  // false (nothing consumed) when fewer than n bytes are buffered
   void user_shutdown();  // queue FIN
   void user_abort();     // RST, CLOSED
   uint32_t events() const;
@@ -78,7 +99,7 @@ class TcpConnection {
   // LISTEN only:
   uint32_t backlog = 0;
   uint32_t syn_children = 0;
-  std::deque<SocketId> accept_queue;   // established children, not yet accepted
+  AcceptQueue accept_queue;            // established children, not yet accepted
 
   // For tests and observation.
   SeqNum iss() const { return iss_; }
@@ -116,6 +137,7 @@ class TcpConnection {
   uint16_t window_to_advertise(bool syn);
   void maybe_window_update();
   void ack_soon(bool now);                                 // delayed-ACK policy
+  void burst_ended();                                      // sends the ACK deferred to here
   uint32_t ts_now() const;
   // tcp_timers.cc
   void on_rto();
@@ -222,6 +244,7 @@ class TcpConnection {
   bool ack_pending_ = false;  // an ACK is owed (delayed)
   bool ack_now_ = false;      // an ACK is owed at the end of this event
   uint32_t quickacks_ = 0;    // segments to ACK at once after out-of-order data
+  bool ack_at_burst_end_ = false;  // on the layer's list: ACK when the receive burst ends
 };
 
 }  // namespace sluice::ns

@@ -122,12 +122,33 @@ void TcpConnection::ack_soon(bool now) {
     --quickacks_;
     now = true;
   }
-  if (now || ++unacked_segments_ >= 2) {  // RFC 9293 3.8.6.3: ACK at least every 2nd full segment
+  StackContext* ctx = tcp_->ctx();
+  if (now) {
     ack_now_ = true;
     return;
   }
+  if (++unacked_segments_ >= 2) {  // RFC 9293 3.8.6.3: ACK at least every 2nd full segment
+    if (!ctx->in_rx_burst) {
+      ack_now_ = true;
+      return;
+    }
+    // Inside a receive burst the ACK waits for the burst's end and covers all of it, as
+    // Linux ACKs a GRO-merged segment once: one ACK per burst (up to rx_burst segments)
+    // instead of one per two, to build here and to process at the sender. Only in-order data
+    // is deferred; dupACKs, hole fills and quick-ACKs go at once.
+    if (!ack_at_burst_end_) {
+      ack_at_burst_end_ = true;
+      tcp_->ack_at_burst_end(index);
+    }
+  }
   ack_pending_ = true;
-  if (delack_at_ == 0) delack_at_ = tcp_->ctx()->now_us + tcp_->ctx()->cfg.tcp.delack_us;
+  if (delack_at_ == 0) delack_at_ = ctx->now_us + ctx->cfg.tcp.delack_us;
+}
+
+void TcpConnection::burst_ended() {
+  if (!ack_at_burst_end_) return;
+  ack_at_burst_end_ = false;
+  if (ack_pending_ && state_ != TcpState::kClosed) send_ack();
 }
 
 void TcpConnection::send_syn() {
@@ -173,7 +194,9 @@ void TcpConnection::send_segment(SeqNum seq, uint32_t len, uint8_t flags) {
   }
   uint8_t* p = f.append(TcpHeader::kMinSize + optlen + len);
   write_tcp_options(o, p + TcpHeader::kMinSize);
-  if (len > 0) sndq_.copy_out(static_cast<uint32_t>(seq - snd_una_), {p + TcpHeader::kMinSize + optlen, len});
+  // The payload is summed as it is copied (one pass); the header is summed once written.
+  uint32_t payload_sum = 0;
+  if (len > 0) sndq_.copy_out_csum(static_cast<uint32_t>(seq - snd_una_), {p + TcpHeader::kMinSize + optlen, len}, &payload_sum);
   TcpHeader h;
   h.src_port = key_.local_port;
   h.dst_port = key_.remote_port;
@@ -185,10 +208,11 @@ void TcpConnection::send_segment(SeqNum seq, uint32_t len, uint8_t flags) {
   h.write(p);
   uint16_t total = static_cast<uint16_t>(f.size());
   uint32_t sum = pseudo_header_sum(ctx->cfg.ip, key_.remote_ip, kProtoTcp, total);
-  store16(p + 16, csum_finish(csum_partial(p, total, sum)));
+  sum = csum_add_at(csum_partial(p, TcpHeader::kMinSize + optlen, sum), payload_sum, 0);  // header: 4-byte multiple
+  store16(p + 16, csum_finish(sum));
   if (flags & kAck) {
     last_ack_sent_ = rcv_nxt_;
-    ack_pending_ = ack_now_ = false;
+    ack_pending_ = ack_now_ = ack_at_burst_end_ = false;
     delack_at_ = 0;
     unacked_segments_ = 0;
   }

@@ -1,11 +1,13 @@
 // Value types and helpers: sequence numbers across wrap, checksums, TCP options, ByteQueue
 // and the chunk pool.
 #include <random>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "netstack/buffer.h"
 #include "netstack/seqnum.h"
+#include "netstack/tcp/tcp_connection.h"
 #include "netstack/tcp/tcp_segment.h"
 #include "netstack/wire.h"
 
@@ -35,6 +37,43 @@ TEST(Checksum, MatchesRfc1071Example) {
   EXPECT_TRUE(csum_ok(csum_partial(with, sizeof with, 0)));
   with[0] ^= 1;
   EXPECT_FALSE(csum_ok(csum_partial(with, sizeof with, 0)));
+}
+
+// Against a plain RFC 1071 reference (big-endian 16-bit words, end-around carry): lengths
+// across the inline/SIMD boundary and the 64-byte rounds, odd lengths, every alignment.
+TEST(Checksum, MatchesReferenceForAnyLengthAndAlignment) {
+  std::vector<uint8_t> buf(10000);
+  uint64_t x = 0x9e3779b97f4a7c15ULL;
+  for (auto& b : buf) {
+    x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+    b = static_cast<uint8_t>(x);
+  }
+  auto reference = [](const uint8_t* p, size_t n) {
+    uint64_t s = 0;
+    for (size_t i = 0; i < n; i += 2) s += uint32_t{p[i]} << 8 | (i + 1 < n ? p[i + 1] : 0);
+    while (s >> 16) s = (s & 0xffff) + (s >> 16);
+    return static_cast<uint16_t>(~s);
+  };
+  for (size_t n : {0, 1, 2, 3, 20, 63, 64, 65, 127, 128, 129, 191, 192, 1448, 1449, 1460, 4096, 9000, 9999}) {
+    for (size_t off = 0; off < 8 && off + n <= buf.size(); ++off) {
+      ASSERT_EQ(csum_finish(csum_partial(buf.data() + off, n, 0)), reference(buf.data() + off, n)) << n << "+" << off;
+    }
+  }
+  // The pseudo-header sum equals the sum over its 12 bytes (RFC 9293 3.1).
+  for (int i = 0; i < 1000; ++i) {
+    x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+    Ipv4Addr src = static_cast<uint32_t>(x), dst = static_cast<uint32_t>(x >> 32);
+    uint16_t len = static_cast<uint16_t>(x >> 7);
+    uint8_t ph[12] = {};
+    store32(ph, src);
+    store32(ph + 4, dst);
+    ph[9] = kProtoTcp;
+    store16(ph + 10, len);
+    ASSERT_EQ(csum_finish(pseudo_header_sum(src, dst, kProtoTcp, len)), reference(ph, 12));
+  }
+  // Chained over a split at an even offset, as the pseudo-header sum is chained.
+  uint32_t part = csum_partial(buf.data(), 12, 0);
+  EXPECT_EQ(csum_finish(csum_partial(buf.data() + 12, 1500, part)), reference(buf.data(), 1512));
 }
 
 TEST(Ipv4Header, WriteReadRoundTripWithValidChecksum) {
@@ -102,6 +141,44 @@ TEST(ByteQueue, RandomOpsMatchReferenceAndReturnEveryChunk) {
     }
   }
   EXPECT_EQ(pool.in_use(), 0u);
+}
+
+// copy_out_csum copies what copy_out copies, and its sum (chained over chunk boundaries at
+// odd offsets) is the plain checksum of the copied bytes.
+TEST(ByteQueue, CopyOutWithChecksumMatchesCopyThenChecksum) {
+  ChunkPool pool(1 << 20);
+  ByteQueue q(&pool);
+  std::mt19937 rng(7);
+  std::vector<uint8_t> data(3 * ChunkPool::kChunkSize + 333);
+  for (auto& b : data) b = static_cast<uint8_t>(rng());
+  q.consume(q.append({data.data(), 1001}));  // the head starts mid-chunk, at an odd offset
+  ASSERT_EQ(q.append(data), data.size());
+  for (int i = 0; i < 500; ++i) {
+    size_t off = rng() % data.size(), len = 1 + rng() % 3000;
+    std::vector<uint8_t> a(len), b(len);
+    uint32_t sum;
+    size_t n = q.copy_out_csum(off, a, &sum);
+    ASSERT_EQ(n, q.copy_out(off, b));
+    ASSERT_TRUE(std::equal(a.begin(), a.begin() + n, b.begin()));
+    ASSERT_EQ(csum_finish(sum), csum_finish(csum_partial(b.data(), n, 0))) << off << " " << len;
+  }
+  q.clear();
+  EXPECT_EQ(pool.in_use(), 0u);
+}
+
+// FIFO order across the compaction of a queue that is never drained.
+TEST(AcceptQueue, KeepsOrderWhenNeverDrained) {
+  AcceptQueue q;
+  uint64_t next_in = 1, next_out = 1;
+  for (int round = 0; round < 1000; ++round) {
+    for (int k = 0; k < 3; ++k) q.push_back(SocketId{next_in++});
+    for (int k = 0; k < 2; ++k) ASSERT_EQ(q.pop_front().v, next_out++);
+    ASSERT_EQ(q.size(), next_in - next_out);
+  }
+  uint64_t expect = next_out;
+  for (SocketId s : q) ASSERT_EQ(s.v, expect++);
+  while (!q.empty()) ASSERT_EQ(q.pop_front().v, next_out++);
+  EXPECT_EQ(next_out, next_in);
 }
 
 TEST(ByteQueue, StopsAtThePoolLimit) {
