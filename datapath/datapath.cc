@@ -110,7 +110,7 @@ Result<uint32_t> Datapath::port_add(const PortConfig& cfg, uint32_t requested_po
     if (port_no > kMaxPorts) return resource_exhausted("port_no: all " + std::to_string(kMaxPorts) + " ports in use");
   }
   // One tx slot per PMD plus one for the control threads (execute).
-  auto port = Port::open(port_no, cfg, static_cast<uint16_t>(pmds_.size() + 1));
+  auto port = Port::open(port_no, cfg, static_cast<uint16_t>(pmds_.size() + 1), rcu_);
   if (!port) return port.status();
   Port* raw = port.value().get();
   ports_[port_no] = std::move(port.value());

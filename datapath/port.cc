@@ -58,7 +58,8 @@ void free_ring_and_mbufs(rte_ring* ring) {
 
 }  // namespace
 
-Result<std::unique_ptr<Port>> Port::open(uint32_t port_no, const PortConfig& cfg, uint16_t n_txq_wanted) {
+Result<std::unique_ptr<Port>> Port::open(uint32_t port_no, const PortConfig& cfg, uint16_t n_txq_wanted,
+                                         rte_rcu_qsbr* pmd_readers) {
   if (n_txq_wanted == 0) return invalid_argument("n_txq_wanted: must be at least 1");
   auto spec = make_port_spec(cfg, g_unique_index.fetch_add(1));
   if (!spec) return spec.status();
@@ -72,6 +73,11 @@ Result<std::unique_ptr<Port>> Port::open(uint32_t port_no, const PortConfig& cfg
   port->n_tx_slots_ = n_txq_wanted;
   if (Status st = port->create_device(*spec, n_txq_wanted); !st) return st;
   if (Status st = port->configure_and_start(*spec, n_txq_wanted); !st) return st;  // ~Port undoes
+  const bool vhost = spec->type == PortType::kVhostUser || spec->type == PortType::kVhostUserClient;
+  if (vhost && pmd_readers != nullptr && n_txq_wanted > 1) {
+    port->pmd_readers_ = pmd_readers;
+    if (Status st = port->enable_vhost_direct(); !st) return st;
+  }
   return port;
 }
 
@@ -212,6 +218,7 @@ Status Port::configure_and_start(const PortSpec& spec, uint16_t n_txq_wanted) {
 Port::~Port() { destroy(); }
 
 void Port::destroy() {
+  disable_vhost_direct();
   if (device_created_) {
     rte_eth_dev_info info{};
     rte_device* dev = rte_eth_dev_info_get(ethdev_id_, &info) == 0 ? info.device : nullptr;
@@ -261,6 +268,12 @@ PortStats Port::stats() const {
   }
   for (uint16_t i = 0; i < n_tx_slots_ && tx_slots_; ++i) {
     out.tx_dropped += tx_slots_[i].dropped.load(std::memory_order_relaxed);
+    out.tx_packets += tx_slots_[i].direct_packets.load(std::memory_order_relaxed);
+    out.tx_bytes += tx_slots_[i].direct_bytes.load(std::memory_order_relaxed);
+  }
+  for (uint16_t q = 0; q < n_rxq_ && direct_rx_; ++q) {
+    out.rx_packets += direct_rx_[q].packets.load(std::memory_order_relaxed);
+    out.rx_bytes += direct_rx_[q].bytes.load(std::memory_order_relaxed);
   }
   return out;
 }
