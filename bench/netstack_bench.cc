@@ -2,13 +2,14 @@
 // measured in the same run on the same pinned core.
 //   conn_rate: connect + accept + 1-byte request/response + close, N times
 //   bulk:      one connection, B bytes one way, the reader drains as it goes
-// Links: memory (two Stacks over MemoryWire, netstack_bench_stack.cc), kernel_lo and
+// Links: memory and memory_csum_offload (two Stacks over MemoryWire, without and with checksum
+// offload declared, netstack_bench_stack.cc), kernel_lo and
 // kernel_veth (netstack_bench_kernel.cc; veth needs two namespaces — bench/netstack_vs_kernel.sh
 // makes them). "Per core" everywhere: one thread pinned to --core does both ends; CPU seconds
 // are that thread's CPU time plus the core's ksoftirqd time over the run (netstack_bench.h).
 // One parseable line per result: netstack_bench test=... link=... key=value ...
 // Usage: netstack_bench [--conns N] [--bytes B] [--mtu M] [--repeat R] [--core C]
-//          [--recv views|copy] [--no-lo] [--veth NS_SERVER,NS_CLIENT,SERVER_IP]
+//          [--recv views|copy] [--no-lo] [--offload-first] [--veth NS_SERVER,NS_CLIENT,SERVER_IP]
 //        netstack_bench --echo-client NS,IP,PORT [--conns N] [--core C]   (only that client)
 #include <sched.h>
 #include <time.h>
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
     else if (arg("--core")) o.core = std::atoi(argv[++i]);
     else if (arg("--recv")) o.zero_copy_recv = std::strcmp(argv[++i], "copy") != 0;
     else if (!std::strcmp(argv[i], "--no-lo")) o.loopback = false;
+    else if (!std::strcmp(argv[i], "--offload-first")) o.offload_first = true;
     else if (arg("--veth")) {
       std::istringstream in(argv[++i]);
       std::getline(in, o.ns_server, ',');
@@ -90,7 +92,7 @@ int main(int argc, char** argv) {
       o.echo_port = static_cast<uint16_t>(std::atoi(port.c_str()));
     } else {
       std::fprintf(stderr, "usage: netstack_bench [--conns N] [--bytes B] [--mtu M] [--repeat R] [--core C] "
-                           "[--recv views|copy] [--no-lo] [--veth NS_SERVER,NS_CLIENT,SERVER_IP] | --echo-client NS,IP,PORT\n");
+                           "[--recv views|copy] [--no-lo] [--offload-first] [--veth NS_SERVER,NS_CLIENT,SERVER_IP] | --echo-client NS,IP,PORT\n");
       return 2;
     }
   }
@@ -105,10 +107,13 @@ int main(int argc, char** argv) {
   }
   // No EAL: the stack core uses only DPDK's inline checksum helpers.
   for (int r = 0; r < o.repeat; ++r) {
-    stack_conn_rate(o);
+    bool first = o.offload_first != (r % 2 == 1);
+    stack_conn_rate(o, first);
+    stack_conn_rate(o, !first);
     if (veth) kernel_conn_rate(o, true);
     if (o.loopback) kernel_conn_rate(o, false);
-    stack_bulk(o);
+    stack_bulk(o, first);
+    stack_bulk(o, !first);
     if (veth) kernel_bulk(o, true);
     if (o.loopback) kernel_bulk(o, false);
     std::fflush(stdout);

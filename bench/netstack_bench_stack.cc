@@ -1,6 +1,9 @@
 // The stack pair: two Stacks over an in-memory wire (MTU as given, 1500 by default, the same
 // as the veth baseline), both polled from this one thread — so a figure covers both ends of
-// the connection on one core, as the kernel baselines do.
+// the connection on one core, as the kernel baselines do. Each test runs over the wire as
+// the unit tests use it (link=memory: every TCP checksum computed and verified) and with
+// checksum offload declared (link=memory_csum_offload: as the kernel's veth, which passes
+// CHECKSUM_PARTIAL along and computes none).
 #include <algorithm>
 #include <cstdio>
 #include <vector>
@@ -26,8 +29,11 @@ StackConfig cfg_for(Ipv4Addr ip, uint8_t last, uint16_t mtu) {
   return c;
 }
 
+const char* link_name(bool csum_offload) { return csum_offload ? "memory_csum_offload" : "memory"; }
+
 struct Pair {
-  explicit Pair(uint16_t mtu) : a(cfg_for(kA, 1, mtu), wire.a()), b(cfg_for(kB, 2, mtu), wire.b()) {}
+  Pair(uint16_t mtu, bool csum_offload)
+      : wire({}, csum_offload), a(cfg_for(kA, 1, mtu), wire.a()), b(cfg_for(kB, 2, mtu), wire.b()) {}
   void step() {
     uint64_t t = now_us();
     wire.set_now(t);
@@ -40,8 +46,8 @@ struct Pair {
 
 }  // namespace
 
-void stack_conn_rate(const Options& o) {
-  Pair p(o.mtu);
+void stack_conn_rate(const Options& o, bool csum_offload) {
+  Pair p(o.mtu, csum_offload);
   auto l = p.b.tcp_listen(80, 4096);
   p.step();
   uint8_t one = 'x', buf[16];
@@ -78,9 +84,9 @@ void stack_conn_rate(const Options& o) {
   for (int k = 0; k < 10; ++k) p.step();
   // Counted as for the kernel (netstack_bench.h): this thread plus the core's ksoftirqd.
   double secs = (now_us() - t0) / 1e6, cpu = thread_cpu_seconds() - c0 + softirqd_seconds(o.core) - i0;
-  std::printf("netstack_bench test=conn_rate link=memory cores=1 mtu=%u conns=%lu failed=%lu seconds=%.3f "
+  std::printf("netstack_bench test=conn_rate link=%s cores=1 mtu=%u conns=%lu failed=%lu seconds=%.3f "
               "cpu_seconds=%.3f conns_per_sec=%.0f conns_per_cpu_sec=%.0f\n",
-              o.mtu, static_cast<unsigned long>(done), static_cast<unsigned long>(failed), secs, cpu, done / secs,
+              link_name(csum_offload), o.mtu, static_cast<unsigned long>(done), static_cast<unsigned long>(failed), secs, cpu, done / secs,
               done / cpu);
 }
 
@@ -111,8 +117,8 @@ uint64_t drain(Stack& st, SocketId s, bool zero_copy, std::vector<uint8_t>& sink
 
 }  // namespace
 
-void stack_bulk(const Options& o) {
-  Pair p(o.mtu);
+void stack_bulk(const Options& o, bool csum_offload) {
+  Pair p(o.mtu, csum_offload);
   auto l = p.b.tcp_listen(9, 16);
   p.step();
   auto c = p.a.tcp_connect(kB, 9);
@@ -137,9 +143,9 @@ void stack_bulk(const Options& o) {
   // Counted as for the kernel (netstack_bench.h): this thread plus the core's ksoftirqd.
   double secs = (now_us() - t0) / 1e6, cpu = thread_cpu_seconds() - c0 + softirqd_seconds(o.core) - i0;
   auto ca = p.a.counters();
-  std::printf("netstack_bench test=bulk link=memory cores=1 mtu=%u recv=%s bytes=%lu seconds=%.3f cpu_seconds=%.3f "
+  std::printf("netstack_bench test=bulk link=%s cores=1 mtu=%u recv=%s bytes=%lu seconds=%.3f cpu_seconds=%.3f "
               "gbps=%.2f gbps_per_cpu=%.2f retransmits=%lu\n",
-              o.mtu, o.zero_copy_recv ? "views" : "copy", static_cast<unsigned long>(received), secs, cpu,
+              link_name(csum_offload), o.mtu, o.zero_copy_recv ? "views" : "copy", static_cast<unsigned long>(received), secs, cpu,
               received * 8 / secs / 1e9, received * 8 / cpu / 1e9,
               static_cast<unsigned long>(ca["netstack.tcp.retransmits"]));
 }

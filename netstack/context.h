@@ -11,12 +11,21 @@
 namespace sluice::ns {
 
 struct StackContext {
-  explicit StackContext(const StackConfig& c) : cfg(c), pool(c.memory_limit_bytes) {}
+  StackContext(const StackConfig& c, LinkOffloads o) : cfg(c), offloads(o), pool(c.memory_limit_bytes) {}
   StackConfig cfg;
+  LinkOffloads offloads;  // the link's, fixed for the Stack's life
   Counters counters;
   ChunkPool pool;
   uint64_t now_us = 0;
   bool in_rx_burst = false;  // Stack::poll is feeding a received burst to the layers
+
+  // The TCP/UDP checksum field of n bytes at l4 (its own field zero), pseudo-header sum given:
+  // left for the link to complete when it offers that, so every TCP/UDP frame on such a link
+  // is partial and the link can flag them all alike (as DPDK's per-mbuf flags need).
+  uint16_t tx_l4_checksum(const uint8_t* l4, size_t n, uint32_t pseudo) const {
+    if (offloads.tx_l4_checksum) return csum_pseudo_only(pseudo);
+    return csum_finish(csum_partial(l4, n, pseudo));
+  }
 };
 
 // A frame under construction: layers prepend their headers in front of the payload, so a

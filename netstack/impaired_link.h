@@ -23,6 +23,8 @@ class ImpairedLink : public Link {
     imp_ = imp;
     rng_.seed(imp.seed);
   }
+  // The inner link's: frames are lost, duplicated or reordered whole, never altered.
+  LinkOffloads offloads() const override { return inner_->offloads(); }
   size_t receive(RxFrame* out, size_t max) override;
   void release(RxFrame* frames, size_t n) override;
   bool transmit(std::span<const uint8_t> frame) override;

@@ -3,7 +3,8 @@
 
 namespace sluice::ns {
 
-MemoryWire::MemoryWire(Impairment imp) : imp_(imp), rng_(imp.seed) {
+MemoryWire::MemoryWire(Impairment imp, bool checksum_offload)
+    : imp_(imp), checksum_offload_(checksum_offload), rng_(imp.seed) {
   for (int i = 0; i < 2; ++i) {
     ends_[i].wire = this;
     ends_[i].side = i;
@@ -21,6 +22,11 @@ void MemoryWire::push(End& to, std::span<const uint8_t> bytes) {
   Frame f{now_us_ + imp_.delay_us, take_buffer()};
   f.bytes.assign(bytes.begin(), bytes.end());
   to.inbox.push_back(std::move(f));
+}
+
+LinkOffloads MemoryWire::End::offloads() const {
+  bool on = wire->checksum_offload_;
+  return {.tx_l4_checksum = on, .rx_l4_checksum_good = on};
 }
 
 bool MemoryWire::End::transmit(std::span<const uint8_t> frame) {

@@ -2,6 +2,11 @@
 // impairments in the manner of netem — loss, duplication, reordering, fixed delay — from a
 // seeded generator, so a failing run can be replayed exactly.
 //
+// Checksum offload (off by default, so tests exercise the checksums): as over a veth pair,
+// both ends declare LinkOffloads with tx and rx set — a frame leaves with its TCP/UDP checksum
+// partial and the peer stack takes it as verified. Honest because the wire only loses,
+// duplicates, reorders and delays whole frames: it never changes a byte.
+//
 // Thread safety: none; both stacks are polled from one thread.
 #pragma once
 
@@ -26,7 +31,7 @@ struct WireImpairment {
 class MemoryWire {
  public:
   using Impairment = WireImpairment;
-  explicit MemoryWire(Impairment imp = {});
+  explicit MemoryWire(Impairment imp = {}, bool checksum_offload = false);
   Link* a() { return &ends_[0]; }
   Link* b() { return &ends_[1]; }
   // The wire's clock, for delays (set it to the stacks' time before polling them).
@@ -42,6 +47,7 @@ class MemoryWire {
   };
   class End : public Link {
    public:
+    LinkOffloads offloads() const override;
     size_t receive(RxFrame* out, size_t max) override;
     void release(RxFrame* frames, size_t n) override;
     bool transmit(std::span<const uint8_t> frame) override;
@@ -56,6 +62,7 @@ class MemoryWire {
   void push(End& to, std::span<const uint8_t> bytes);
 
   Impairment imp_;
+  bool checksum_offload_;
   std::mt19937_64 rng_;
   std::uniform_real_distribution<double> u_{0.0, 1.0};
   End ends_[2];

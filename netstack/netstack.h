@@ -37,9 +37,28 @@ struct RxFrame {
   void* handle = nullptr;  // the link's own (e.g. the rte_mbuf)
 };
 
+// Checksum work a link does for the stack, as a NIC, virtio-net or veth advertises it. Read
+// once, when the Stack is built (a NIC's features are fixed at configuration, too).
+//  - tx_l4_checksum: the stack may leave TCP/UDP checksums uncomputed. The field then holds
+//    the folded pseudo-header sum, not complemented (DPDK's RTE_MBUF_F_TX_TCP_CKSUM contract,
+//    Linux's CHECKSUM_PARTIAL), and the link completes it before the frame reaches anyone
+//    who checks — or, like veth, hands it only to receivers that trust it.
+//  - rx_l4_checksum_good: every TCP/UDP checksum arriving on this link was verified below
+//    the stack, or the frame never crossed anything that could corrupt it
+//    (CHECKSUM_UNNECESSARY, RTE_MBUF_F_RX_L4_CKSUM_GOOD); the stack skips the check.
+// The IPv4 header checksum is not offloaded: 20 bytes, always written and always checked.
+// ICMP checksums are always computed (not on any fast path, and NICs do not offload them).
+struct LinkOffloads {
+  bool tx_l4_checksum = false;
+  bool rx_l4_checksum_good = false;
+};
+
 class Link {
  public:
   virtual ~Link() = default;
+  // None by default: a link that says nothing gets fully checksummed frames and has every
+  // received checksum verified.
+  virtual LinkOffloads offloads() const { return {}; }
   // Up to max frames; returns how many were filled in.
   virtual size_t receive(RxFrame* out, size_t max) = 0;
   virtual void release(RxFrame* frames, size_t n) = 0;

@@ -3,6 +3,10 @@
 // stack sends are copied into mbufs from `pool` and enqueued on from_host in one burst per
 // flush(). Received mbufs are borrowed zero-copy (single-segment) and freed on release().
 //
+// No checksum offload (the Link default): the switch forwards frames to ports and NICs that
+// see no mbuf offload flags, so every frame leaves fully checksummed and every received
+// checksum is verified.
+//
 // Thread safety: one thread (the Stack's). The rings themselves are MP/MC.
 #pragma once
 

@@ -26,7 +26,7 @@ bool parse_ipv4(const std::string& text, Ipv4Addr* out) {
 
 struct Stack::Impl {
   Impl(const StackConfig& cfg, Link* link)
-      : ctx(cfg), link(link), eth(&ctx, link), arp(&ctx, &eth), ip(&ctx, &arp), icmp(&ctx, &ip),
+      : ctx(cfg, link->offloads()), link(link), eth(&ctx, link), arp(&ctx, &eth), ip(&ctx, &arp), icmp(&ctx, &ip),
         udp(&ctx, &ip, &icmp), tcp(&ctx, &ip) {
     ip.set_upper(&icmp, &udp, &tcp);
   }

@@ -23,7 +23,7 @@ void Udp::input(const Ipv4Header& h, std::span<const uint8_t> packet, std::span<
   }
   payload = payload.first(u.length);
   // Checksum 0 means "not computed" (RFC 768).
-  if (u.checksum != 0) {
+  if (u.checksum != 0 && !ctx_->offloads.rx_l4_checksum_good) {
     uint32_t sum = pseudo_header_sum(h.src, h.dst, kProtoUdp, u.length);
     if (!csum_ok(csum_partial(payload.data(), payload.size(), sum))) {
       ++c.udp_bad_checksum;
@@ -77,8 +77,8 @@ Status Udp::sendto(SocketId id, Ipv4Addr dst, uint16_t dst_port, std::span<const
   UdpHeader u{s->port, dst_port, static_cast<uint16_t>(UdpHeader::kSize + data.size()), 0};
   u.write(p);
   uint32_t sum = pseudo_header_sum(ctx_->cfg.ip, dst, kProtoUdp, u.length);
-  uint16_t cs = csum_finish(csum_partial(p, u.length, sum));
-  store16(p + 6, cs == 0 ? 0xffff : cs);
+  uint16_t cs = ctx_->tx_l4_checksum(p, u.length, sum);
+  store16(p + 6, cs == 0 && !ctx_->offloads.tx_l4_checksum ? 0xffff : cs);  // 0 = none (RFC 768)
   ip_->send(dst, kProtoUdp, f);
   ++ctx_->counters.udp_tx;
   return Status::ok();

@@ -97,6 +97,9 @@ inline uint32_t pseudo_header_sum(Ipv4Addr src, Ipv4Addr dst, uint8_t proto, uin
   s = (s >> 16) + (s & 0xffff);
   return rte_cpu_to_be_16(static_cast<uint16_t>(s));
 }
+// The field a link completes (LinkOffloads::tx_l4_checksum): the pseudo-header sum folded,
+// not complemented — what DPDK's rte_ipv4_phdr_cksum returns for RTE_MBUF_F_TX_TCP_CKSUM.
+inline uint16_t csum_pseudo_only(uint32_t pseudo) { return static_cast<uint16_t>(~csum_finish(pseudo)); }
 // True when the bytes (with their checksum field in place) sum to all ones.
 inline bool csum_ok(uint32_t sum) { return csum_finish(sum) == 0; }
 

@@ -31,7 +31,8 @@ void Tcp::input(const Ipv4Header& h, std::span<const uint8_t> p) {
     ++c.tcp_truncated;
     return;
   }
-  if (!csum_ok(csum_partial(p.data(), p.size(), pseudo_header_sum(h.src, h.dst, kProtoTcp, static_cast<uint16_t>(p.size()))))) {
+  if (!ctx_->offloads.rx_l4_checksum_good &&
+      !csum_ok(csum_partial(p.data(), p.size(), pseudo_header_sum(h.src, h.dst, kProtoTcp, static_cast<uint16_t>(p.size()))))) {
     ++c.tcp_bad_checksum;
     return;
   }
@@ -93,7 +94,7 @@ void Tcp::reset_for(const Ipv4Header& h, uint16_t sport, uint16_t dport, const T
     r.flags = kRst | kAck;
   }
   r.write(p);
-  store16(p + 16, csum_finish(csum_partial(p, TcpHeader::kMinSize, pseudo_header_sum(ctx_->cfg.ip, h.src, kProtoTcp, TcpHeader::kMinSize))));
+  store16(p + 16, ctx_->tx_l4_checksum(p, TcpHeader::kMinSize, pseudo_header_sum(ctx_->cfg.ip, h.src, kProtoTcp, TcpHeader::kMinSize)));
   ++ctx_->counters.tcp_resets_sent;
   transmit(h.src, f);
 }

@@ -195,8 +195,12 @@ void TcpConnection::send_segment(SeqNum seq, uint32_t len, uint8_t flags) {
   uint8_t* p = f.append(TcpHeader::kMinSize + optlen + len);
   write_tcp_options(o, p + TcpHeader::kMinSize);
   // The payload is summed as it is copied (one pass); the header is summed once written.
+  // A link that completes the checksum gets a plain copy and the pseudo-header sum.
+  const bool offload = ctx->offloads.tx_l4_checksum;
   uint32_t payload_sum = 0;
-  if (len > 0) sndq_.copy_out_csum(static_cast<uint32_t>(seq - snd_una_), {p + TcpHeader::kMinSize + optlen, len}, &payload_sum);
+  uint8_t* payload = p + TcpHeader::kMinSize + optlen;
+  if (len > 0 && offload) sndq_.copy_out(static_cast<uint32_t>(seq - snd_una_), {payload, len});
+  else if (len > 0) sndq_.copy_out_csum(static_cast<uint32_t>(seq - snd_una_), {payload, len}, &payload_sum);
   TcpHeader h;
   h.src_port = key_.local_port;
   h.dst_port = key_.remote_port;
@@ -208,8 +212,12 @@ void TcpConnection::send_segment(SeqNum seq, uint32_t len, uint8_t flags) {
   h.write(p);
   uint16_t total = static_cast<uint16_t>(f.size());
   uint32_t sum = pseudo_header_sum(ctx->cfg.ip, key_.remote_ip, kProtoTcp, total);
-  sum = csum_add_at(csum_partial(p, TcpHeader::kMinSize + optlen, sum), payload_sum, 0);  // header: 4-byte multiple
-  store16(p + 16, csum_finish(sum));
+  if (offload) {
+    store16(p + 16, csum_pseudo_only(sum));
+  } else {
+    sum = csum_add_at(csum_partial(p, TcpHeader::kMinSize + optlen, sum), payload_sum, 0);  // header: 4-byte multiple
+    store16(p + 16, csum_finish(sum));
+  }
   if (flags & kAck) {
     last_ack_sent_ = rcv_nxt_;
     ack_pending_ = ack_now_ = ack_at_burst_end_ = false;

@@ -42,7 +42,7 @@ void Tcp::send_cookie_syn_ack(const Ipv4Header& h, const ConnKey& k, const TcpSe
   r.window = static_cast<uint16_t>(std::min<uint32_t>(ctx_->cfg.tcp.rcv_buf, 65535));
   r.write(p);
   p[20] = 2; p[21] = 4; store16(p + 22, kMssTable[idx]);
-  store16(p + 16, csum_finish(csum_partial(p, f.size(), pseudo_header_sum(ctx_->cfg.ip, h.src, kProtoTcp, static_cast<uint16_t>(f.size())))));
+  store16(p + 16, ctx_->tx_l4_checksum(p, f.size(), pseudo_header_sum(ctx_->cfg.ip, h.src, kProtoTcp, static_cast<uint16_t>(f.size()))));
   ++ctx_->counters.tcp_syncookies_sent;
   transmit(h.src, f);
 }
