@@ -143,51 +143,88 @@ bool text_mentions(const std::string& text, const std::string& keyword) {
   return false;
 }
 
-Status FlowModDecoder::decode_structured(const v1::Rule& r, bool select, ofp::RuleSpec& spec) {
-  if (r.table() > (select ? 255u : ofp::kMaxTableId)) {
-    return invalid_argument("table: " + std::to_string(r.table()) + " is out of range (0.." +
+Status FlowModDecoder::decode_structured(const RuleFields& r, bool select, ofp::RuleSpec& spec) {
+  if (r.table > (select ? 255u : ofp::kMaxTableId)) {
+    return invalid_argument("table: " + std::to_string(r.table) + " is out of range (0.." +
                             std::to_string(select ? 255 : ofp::kMaxTableId) + ")");
   }
-  spec.table_id = static_cast<uint8_t>(r.table());
-  if (r.has_priority()) {
-    if (r.priority() > 0xffff) return invalid_argument("priority: " + std::to_string(r.priority()) + " is out of range (0..65535)");
-    spec.priority = static_cast<uint16_t>(r.priority());
+  spec.table_id = static_cast<uint8_t>(r.table);
+  if (r.priority) {
+    if (*r.priority > 0xffff) return invalid_argument("priority: " + std::to_string(*r.priority) + " is out of range (0..65535)");
+    spec.priority = static_cast<uint16_t>(*r.priority);
   }
-  if (r.idle_timeout() > 0xffff) return invalid_argument("idle_timeout: out of range (0..65535)");
-  if (r.hard_timeout() > 0xffff) return invalid_argument("hard_timeout: out of range (0..65535)");
-  if (r.cookie_mask() && !select) return invalid_argument("cookie_mask: only selects rules (MODIFY, DELETE)");
-  spec.cookie = r.cookie();
-  spec.cookie_mask = r.cookie_mask();
-  spec.idle_timeout_s = static_cast<uint16_t>(r.idle_timeout());
-  spec.hard_timeout_s = static_cast<uint16_t>(r.hard_timeout());
-  spec.check_overlap = r.check_overlap();
+  if (r.idle_timeout > 0xffff) return invalid_argument("idle_timeout: out of range (0..65535)");
+  if (r.hard_timeout > 0xffff) return invalid_argument("hard_timeout: out of range (0..65535)");
+  if (r.cookie_mask && !select) return invalid_argument("cookie_mask: only selects rules (MODIFY, DELETE)");
+  spec.cookie = r.cookie;
+  spec.cookie_mask = r.cookie_mask;
+  spec.idle_timeout_s = static_cast<uint16_t>(r.idle_timeout);
+  spec.hard_timeout_s = static_cast<uint16_t>(r.hard_timeout);
+  spec.check_overlap = r.check_overlap;
   uint32_t given = 0;
-  for (const v1::MatchField& f : r.match()) {
-    if (Status st = add_field(f.field(), f.value(), f.mask(), given, spec); !st) return st;
+  if (r.match) {
+    for (const v1::MatchField& f : *r.match) {
+      if (Status st = add_field(f.field(), f.value(), f.mask(), given, spec); !st) return st;
+    }
   }
-  if (!r.oxm().empty()) {
-    if (Status st = add_oxm(r.oxm(), given, spec); !st) return st;
+  if (!r.oxm.empty()) {
+    if (Status st = add_oxm(r.oxm, given, spec); !st) return st;
   }
   if (given & ((1u << v1::FIELD_IPV4_SRC) | (1u << v1::FIELD_IPV4_DST)) && given & ((1u << v1::FIELD_IPV6_SRC) | (1u << v1::FIELD_IPV6_DST))) {
     return invalid_argument("match: IPv4 and IPv6 addresses in one match");
   }
   if (Status st = check_prerequisites(spec.match, given); !st) return st;
-  if (r.actions().empty() && select) return Status::ok();
+  if (r.actions.empty() && select) return Status::ok();
   // Bulk installs mostly repeat the previous mod's actions: compare before hashing.
-  if (last_actions_ && *last_actions_ == r.actions()) {
+  if (last_actions_ && *last_actions_ == r.actions) {
     spec.instructions = last_instructions_->second;
     return Status::ok();
   }
-  auto cached = actions_cache_.find(r.actions());
+  auto cached = actions_cache_.find(std::string(r.actions));
   if (cached == actions_cache_.end()) {
-    auto ins = ofp::parse_instructions(r.actions());
+    auto ins = ofp::parse_instructions(r.actions);
     if (!ins) return invalid_argument("actions: " + ins.status().message());
-    cached = actions_cache_.emplace(r.actions(), std::move(*ins)).first;
+    cached = actions_cache_.emplace(std::string(r.actions), std::move(*ins)).first;
   }
   spec.instructions = cached->second;
   last_actions_ = &cached->first;
   last_instructions_ = &*cached;
   return Status::ok();
+}
+
+namespace {
+
+Status decode_command(int command, ofp::FlowModCommand& out) {
+  switch (command) {
+    case v1::ADD: out = ofp::FlowModCommand::kAdd; return Status::ok();
+    case v1::MODIFY: out = ofp::FlowModCommand::kModify; return Status::ok();
+    case v1::MODIFY_STRICT: out = ofp::FlowModCommand::kModifyStrict; return Status::ok();
+    case v1::DELETE: out = ofp::FlowModCommand::kDelete; return Status::ok();
+    case v1::DELETE_STRICT: out = ofp::FlowModCommand::kDeleteStrict; return Status::ok();
+    default: return invalid_argument("command: " + std::to_string(command) + " is unknown");
+  }
+}
+
+RuleFields rule_fields(const v1::Rule& r) {
+  RuleFields f;
+  f.table = r.table();
+  if (r.has_priority()) f.priority = r.priority();
+  f.cookie = r.cookie();
+  f.cookie_mask = r.cookie_mask();
+  f.idle_timeout = r.idle_timeout();
+  f.hard_timeout = r.hard_timeout();
+  f.check_overlap = r.check_overlap();
+  if (!r.match().empty()) f.match = &r.match();
+  f.oxm = r.oxm();
+  f.actions = r.actions();
+  return f;
+}
+
+}  // namespace
+
+Status FlowModDecoder::decode_structured_mod(int command, const RuleFields& rule, ofp::FlowMod& out) {
+  if (Status st = decode_command(command, out.command); !st) return st;
+  return decode_structured(rule, out.command != ofp::FlowModCommand::kAdd, out.spec);
 }
 
 Status FlowModDecoder::decode(const google::protobuf::RepeatedPtrField<v1::FlowMod>& mods,
@@ -202,18 +239,10 @@ Status FlowModDecoder::decode(const google::protobuf::RepeatedPtrField<v1::FlowM
     const v1::FlowMod& m = mods[i];
     const size_t index = static_cast<size_t>(i) + 1;
     ofp::FlowMod& fm = out.emplace_back();  // built in place: a FlowMod is ~350 bytes
-    switch (m.command()) {
-      case v1::ADD: fm.command = ofp::FlowModCommand::kAdd; break;
-      case v1::MODIFY: fm.command = ofp::FlowModCommand::kModify; break;
-      case v1::MODIFY_STRICT: fm.command = ofp::FlowModCommand::kModifyStrict; break;
-      case v1::DELETE: fm.command = ofp::FlowModCommand::kDelete; break;
-      case v1::DELETE_STRICT: fm.command = ofp::FlowModCommand::kDeleteStrict; break;
-      default:
-        return prefixed(index, invalid_argument("command: " + std::to_string(static_cast<int>(m.command())) + " is unknown"));
-    }
+    if (Status st = decode_command(m.command(), fm.command); !st) return prefixed(index, st);
     const bool select = fm.command != ofp::FlowModCommand::kAdd;
     if (m.has_structured()) {
-      if (Status st = decode_structured(m.structured(), select, fm.spec); !st) return prefixed(index, st);
+      if (Status st = decode_structured(rule_fields(m.structured()), select, fm.spec); !st) return prefixed(index, st);
     } else if (m.has_text()) {
       auto spec = select ? ofp::parse_rule_selector(m.text()) : ofp::parse_rule(m.text());
       if (!spec) return prefixed(index, spec.status());

@@ -4,6 +4,7 @@
 // "flow_mod 3: nw_dst: ...", "flow_mod 2: match: TP_DST needs IP_PROTO 6, 17 or 132".
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -22,13 +23,30 @@ inline constexpr size_t kMaxFlowModBatch = 1000000;
 // span every table, as ovs-ofctl's del-flows and dump-flows do.
 bool text_mentions(const std::string& text, const std::string& keyword);
 
+// A structured v1::Rule as views, so that it can come from a parsed message or straight from
+// the request's wire bytes (flow_mod_wire.h) and be decoded by the same code.
+struct RuleFields {
+  uint32_t table = 0;
+  std::optional<uint32_t> priority;
+  uint64_t cookie = 0;
+  uint64_t cookie_mask = 0;
+  uint32_t idle_timeout = 0;
+  uint32_t hard_timeout = 0;
+  bool check_overlap = false;
+  const google::protobuf::RepeatedPtrField<v1::MatchField>* match = nullptr;  // null: none
+  std::string_view oxm;
+  std::string_view actions;
+};
+
 class FlowModDecoder {
  public:
   // Decodes into out, which is cleared first (its capacity is kept: callers reuse it).
   Status decode(const google::protobuf::RepeatedPtrField<v1::FlowMod>& mods, std::vector<ofp::FlowMod>& out);
+  // One structured mod (command: a v1::FlowModCommand value); errors are not prefixed.
+  Status decode_structured_mod(int command, const RuleFields& rule, ofp::FlowMod& out);
 
  private:
-  Status decode_structured(const v1::Rule& rule, bool select, ofp::RuleSpec& spec);
+  Status decode_structured(const RuleFields& rule, bool select, ofp::RuleSpec& spec);
   // One match field into spec; `given` collects the field ids seen (duplicates are errors).
   Status add_field(int id, std::string_view value, std::string_view mask, uint32_t& given, ofp::RuleSpec& spec);
   Status add_oxm(std::string_view oxm, uint32_t& given, ofp::RuleSpec& spec);

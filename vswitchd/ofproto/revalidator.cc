@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <utility>
 
 #include "vswitchd/ofproto/ofproto.h"
 
@@ -76,9 +77,9 @@ void Ofproto::periodic_pass() {
     }
   }
 
-  const bool rules_due = [&] {
+  const auto [rules_due, compaction_due] = [&] {
     std::shared_lock lock(rules_mutex_);
-    return tables_.next_expiry_ms() <= now;
+    return std::pair{tables_.next_expiry_ms() <= now, tables_.compaction_due(now)};
   }();
   const bool decisions_changed = macs_.version() != revalidated_macs_version_.load() ||
                                  ports_version_.load() != revalidated_ports_version_.load();
@@ -88,6 +89,10 @@ void Ofproto::periodic_pass() {
     counters_.rules_expired.fetch_add(expired, std::memory_order_relaxed);
     // A due time is a lower bound (a rule in use moves on): revalidate only on a real change.
     if (expired || decisions_changed) revalidate_locked();
+  }
+  if (compaction_due) {
+    std::unique_lock lock(rules_mutex_);
+    tables_.compact();
   }
 }
 

@@ -81,8 +81,14 @@ void RuleClassifier::drop_subtable(RuleSubtable* st) {
   by_priority_.erase(by_priority_.begin() + static_cast<ptrdiff_t>(st->order_pos));
   for (size_t i = st->order_pos; i < by_priority_.size(); ++i) by_priority_[i]->order_pos = i;
   if (last_written_ == st) last_written_ = nullptr;
-  const MatchMask mask = st->mask();  // a copy: erasing destroys st
-  subtables_.erase(mask);
+  auto it = subtables_.find(st->mask());
+  spare_ = std::move(it->second);
+  subtables_.erase(it);
+}
+
+void RuleClassifier::compact() {
+  spare_.reset();
+  for (auto& [mask, st] : subtables_) st->shrink();
 }
 
 void RuleClassifier::track_prefixes(const Rule& rule, const RuleSubtable& st, bool add) {
@@ -104,7 +110,8 @@ Status RuleClassifier::insert(Rule* rule) {
   RuleSubtable* st = writer_subtable_for(rule->match.mask);
   bool created = st == nullptr;
   if (created) {
-    auto owned = std::make_unique<RuleSubtable>(rule->match.mask);
+    auto owned = spare_ && spare_->mask() == rule->match.mask ? std::move(spare_)
+                                                               : std::make_unique<RuleSubtable>(rule->match.mask);
     st = owned.get();
     subtables_.emplace(rule->match.mask, std::move(owned));
     st->order_pos = by_priority_.size();
@@ -213,6 +220,7 @@ size_t RuleClassifier::memory_bytes() const {
   // An unordered_map node holds the mask, the pointer and the cached hash; one bucket pointer.
   bytes += subtables_.size() * (sizeof(MatchMask) + 32) + subtables_.bucket_count() * sizeof(void*);
   for (const auto& [mask, st] : subtables_) bytes += st->memory_bytes();
+  if (spare_) bytes += spare_->memory_bytes();
   for (const PrefixTrie& t : tries_) bytes += t.memory_bytes();
   return bytes;
 }

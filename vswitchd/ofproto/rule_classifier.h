@@ -98,6 +98,12 @@ class RuleClassifier {
   size_t subtable_count() const { return by_priority_.size(); }
   size_t memory_bytes() const;
 
+  // Gives back memory kept for re-adds: the last emptied subtable and the slack of sparse hash
+  // tables. Removing rules keeps both so that a DELETE of every rule followed by the same ADDs
+  // (a controller's resync, bench/api) does not regrow the indexes from empty; the owner
+  // calls this once the removals have settled.
+  void compact();
+
  private:
   struct MaskHash {
     size_t operator()(const MatchMask& m) const { return match_key_hash(m); }
@@ -118,6 +124,9 @@ class RuleClassifier {
   PrefixTrie tries_[kNumTries];
   size_t n_rules_ = 0;
   RuleSubtable* last_written_ = nullptr;  // writer_subtable_for()'s memory; never dangling
+  // The last subtable that emptied, with its capacity, reused by the next insert of its mask;
+  // not in subtables_ or by_priority_, so readers never see it.
+  std::unique_ptr<RuleSubtable> spare_;
 };
 
 }  // namespace sluice::ofp

@@ -300,6 +300,11 @@ void RuleSubtable::prefetch(const MatchKey& packet) const {
   }
 }
 
+void RuleSubtable::shrink() {
+  index_.shrink();
+  for (auto& set : stage_sets_) set.shrink();
+}
+
 size_t RuleSubtable::memory_bytes() const {
   size_t bytes = sizeof(*this) + index_.memory_bytes();
   for (const auto& set : stage_sets_) bytes += set.memory_bytes();

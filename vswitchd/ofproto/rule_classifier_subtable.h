@@ -92,6 +92,8 @@ class RuleSubtable {
   void prefetch(const MatchKey& packet) const;
 
   size_t memory_bytes() const;
+  // Gives back the memory of sparse hash tables (erasing keeps it: LinearProbeTable::shrink).
+  void shrink();
 
   size_t order_pos = 0;  // position in the classifier's priority order; the classifier owns it
 

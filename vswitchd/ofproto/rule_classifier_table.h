@@ -8,8 +8,9 @@
 // - Linear probing from the Fibonacci-scrambled hash (the CRC32-C chain hashes are linear in
 //   the key bits; multiplying spreads keys that differ only in low address bits). Removal
 //   shifts later slots back (no tombstones), so probe lengths never degrade with churn.
-// - Load stays between 1/16 and 5/8: lookups in these tables are mostly misses (that is how a
-//   stage or subtable is rejected), and a miss probes to the next empty slot.
+// - Load stays below 5/8: lookups in these tables are mostly misses (that is how a stage or
+//   subtable is rejected), and a miss probes to the next empty slot. Erasing never shrinks;
+//   shrink() (called lazily by the owner) brings a table below 1/16 back to 1/4.
 //
 // Thread safety: none of its own. const members only read; the classifier's owner
 // serializes writers against readers.
@@ -69,7 +70,16 @@ class LinearProbeTable {
     }
     slots_[i] = Slot{};
     --n_;
-    if (log2_ > kMinCapacityLog2 && n_ * 16 < slots_.size()) resize(log2_ - 1);
+  }
+
+  // Erase keeps the capacity (a DELETE of every rule is often followed by the same ADDs, which
+  // would otherwise regrow the table from 8 slots); the owner calls this later to give a
+  // sparse table's memory back: to load 1/4, when below 1/16.
+  void shrink() {
+    if (log2_ <= kMinCapacityLog2 || n_ * 16 >= slots_.size()) return;
+    unsigned log2 = kMinCapacityLog2;
+    while ((size_t{1} << log2) < n_ * 4) ++log2;
+    resize(log2);
   }
 
   template <typename Fn>

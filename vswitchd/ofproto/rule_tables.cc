@@ -74,6 +74,7 @@ void RuleTables::prefetch(const FlowMod& mod, size_t ahead) {
 }
 
 Result<FlowModSummary> RuleTables::apply_batch(std::span<const FlowMod> mods, FlowMod* owned, uint64_t now_ms) {
+  last_write_ms_ = now_ms;
   for (size_t i = 0; i < mods.size(); ++i) {
     if (Status st = validate(mods[i]); !st) return with_prefix(i, st);
   }
@@ -229,6 +230,7 @@ std::string RuleTables::overlap_text(const RuleClassifier& cls, const RuleSpec& 
 }
 
 void RuleTables::unlink(Rule* rule) {
+  compact_pending_ = true;
   rules_.prefetch(rule->id);
   tables_[rule->table_id]->remove(rule);
   rules_.erase(rule->id);
@@ -294,5 +296,13 @@ void RuleTables::for_each(uint8_t table, const std::function<void(const Rule&)>&
 }
 
 size_t RuleTables::size() const { return rules_.size(); }
+
+void RuleTables::compact() {
+  for (auto& t : tables_) {
+    if (t) t->compact();
+  }
+  rules_.shrink();
+  compact_pending_ = false;
+}
 
 }  // namespace sluice::ofp

@@ -92,6 +92,16 @@ class RuleTables {
   // The earliest time a rule could expire, UINT64_MAX when no rule has a timeout.
   uint64_t next_expiry_ms() const;
 
+  // Removing rules keeps the indexes' capacity, so that a DELETE of every rule followed by
+  // the same ADDs (a controller's resync; bench/api) does not regrow them from empty (~10% of
+  // the ADDs' time). compact() gives the slack back; it is due once rules were removed and
+  // no apply() came for kCompactDelayMs (the revalidator checks on each pass).
+  static constexpr uint64_t kCompactDelayMs = 10000;
+  bool compaction_due(uint64_t now_ms) const {
+    return compact_pending_ && now_ms >= last_write_ms_ + kCompactDelayMs;
+  }
+  void compact();
+
   // ---- readers ----
   // Highest-priority rule of `table` matching key; ORs consulted bits into *wildcards.
   const Rule* lookup(uint8_t table, const MatchKey& key, MatchMask* wildcards) const;
@@ -149,6 +159,8 @@ class RuleTables {
   uint64_t next_id_ = 1;
   uint64_t version_ = 0;
   size_t timed_rules_ = 0;  // rules with a timeout (expire() is free without any)
+  bool compact_pending_ = false;  // a rule was unlinked since the last compact()
+  uint64_t last_write_ms_ = 0;    // now_ms of the last apply(): compaction waits for a quiet controller
   std::set<std::pair<uint64_t, uint64_t>> expiry_queue_;  // (deadline lower bound, id)
   std::unordered_map<uint64_t, uint64_t> expiry_of_;      // id -> its deadline in the queue
 };

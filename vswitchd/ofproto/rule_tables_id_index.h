@@ -56,7 +56,15 @@ class RuleIdIndex {
     }
     slots_[i] = Slot{};
     --n_;
-    if (slots_.size() > kMinCapacity && n_ * 16 < slots_.size()) rehash(slots_.size() / 2);
+  }
+
+  // Erase keeps the capacity (a DELETE of every rule is often followed by as many ADDs); the
+  // owner calls this later to give memory back: to load 1/4, when below 1/16.
+  void shrink() {
+    if (slots_.size() <= kMinCapacity || n_ * 16 >= slots_.size()) return;
+    size_t capacity = kMinCapacity;
+    while (capacity < n_ * 4) capacity *= 2;
+    rehash(capacity);
   }
 
   // Room for n entries without growing.
