@@ -9,7 +9,7 @@ PACKAGES=(build-essential cmake ninja-build pkg-config python3 iproute2 procps
           libdpdk-dev dpdk dpdk-dev
           libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
           libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
-          iputils-ping netcat-openbsd curl hping3 libcli11-dev openssl)
+          iputils-ping netcat-openbsd curl hping3 iperf3 libcli11-dev openssl)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

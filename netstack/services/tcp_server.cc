@@ -47,6 +47,7 @@ void TcpServer::on_poll(Stack& stack) {
       if (flushed && c.done) finished = true;
     }
     if (finished) {
+      on_closed(s, c);
       stack.close(s);
       ++served_;
       it = conns_.erase(it);

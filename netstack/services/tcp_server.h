@@ -33,6 +33,8 @@ class TcpServer : public Service {
   virtual std::unique_ptr<Conn> make_conn() { return std::make_unique<Conn>(); }
   // Reads what is available and queues replies in c.out; sets c.done at the end.
   virtual void serve(Stack& stack, SocketId s, Conn& c, bool eof) = 0;
+  // Called just before the connection is closed and forgotten: after c.done, or on an error.
+  virtual void on_closed(SocketId, Conn&) {}
   // Sends queued bytes; true when c.out is empty afterwards.
   static bool flush(Stack& stack, SocketId s, Conn& c);
 

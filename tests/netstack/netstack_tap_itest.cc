@@ -2,7 +2,7 @@
 // with an internal port that the stack terminates and a net_tap port whose kernel interface
 // lives in a network namespace; the Ofproto's default NORMAL rule switches between them.
 // From inside the namespace: ping, nc to the echo service, curl to the metrics endpoint,
-// 100 MB each way with checksums compared, and the same under tc netem (loss, reordering,
+// iperf3 to the iperf3 service (both directions), 100 MB each way with checksums compared, and the same under tc netem (loss, reordering,
 // duplication, in both directions via an ifb for the ingress side).
 //
 // Clean-up: namespace and interfaces have fixed names; SetUp removes leftovers of an earlier
@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -26,6 +27,7 @@
 #include "netstack/ring_link.h"
 #include "netstack/services/echo_service.h"
 #include "netstack/services/http_service.h"
+#include "netstack/services/iperf_service.h"
 #include "netstack/stack_runner.h"
 #include "vswitchd/ofproto/ofproto.h"
 
@@ -97,6 +99,7 @@ class NetstackTap : public ::testing::Test {
     runner_ = std::make_unique<StackRunner>(stack_.get());
     runner_->add_service(&echo_);
     runner_->add_service(&http_);
+    runner_->add_service(&iperf_);
     runner_->start();
   }
 
@@ -197,6 +200,7 @@ class NetstackTap : public ::testing::Test {
   std::unique_ptr<StackRunner> runner_;
   EchoService echo_{7};
   HttpService http_{80};
+  IperfService iperf_{5201};
   std::string file_ = "/tmp/sluice-nsit-none";
 };
 
@@ -249,6 +253,51 @@ TEST_F(NetstackTap, HundredMegabytesEachWayUnderNetem) {
   if (how.rfind("ImpairedLink", 0) == 0) {
     EXPECT_GT(dropped, 1000u);
   }
+}
+
+// The number after "key": at or after `from` in iperf3's JSON output; -1 when absent.
+double json_number_after(const std::string& json, const std::string& key, size_t from = 0) {
+  size_t k = json.find("\"" + key + "\":", from);
+  if (k == std::string::npos) return -1;
+  return std::strtod(json.c_str() + k + key.size() + 3, nullptr);
+}
+
+// The stock iperf3 client against the stack's iperf3 service: the client sends (the stack
+// receives through the zero-copy path), then -R (the stack sends). Both must complete with
+// exit code 0 and report bytes received; the modes the service does not do are refused
+// cleanly (a prompt error, no hang), and a test after them still runs.
+TEST_F(NetstackTap, Iperf3ClientBothDirections) {
+  for (const std::string mode : {"", " -R"}) {
+    std::string out;
+    int rc = run(in_ns("timeout 30 iperf3 -c " + kStackIp + " -t 2 -J" + mode), &out);
+    ASSERT_EQ(rc, 0) << "iperf3" << mode << ":\n" << out;
+    size_t end = out.find("\"end\":");
+    ASSERT_NE(end, std::string::npos) << out;
+    size_t received = out.find("\"sum_received\":", end);
+    ASSERT_NE(received, std::string::npos) << out;
+    double bytes = json_number_after(out, "bytes", received);
+    double bps = json_number_after(out, "bits_per_second", received);
+    EXPECT_GT(bytes, 0) << out;
+    std::printf("  iperf3 -t 2%s: %.0f bytes received, %.0f Mbit/s\n", mode.c_str(), bytes, bps / 1e6);
+  }
+  uint64_t completed = 0, last = 0;
+  runner_->run_sync([&](Stack&) {
+    completed = iperf_.tests_completed();
+    last = iperf_.last_test_bytes();
+  });
+  EXPECT_EQ(completed, 2u);
+  EXPECT_GT(last, 0u) << "the reverse test's bytes sent by the stack";
+
+  for (const std::string unsupported : {" -u", " -P 2", " --bidir"}) {
+    std::string out;
+    int rc = run(in_ns("timeout 20 iperf3 -c " + kStackIp + " -t 1" + unsupported), &out);
+    EXPECT_NE(rc, 0) << unsupported << ": " << out;
+    EXPECT_NE(rc, 124) << unsupported << ": the client hung";
+    size_t msg = out.rfind("iperf3:");
+    std::printf("  iperf3%s refused: %s", unsupported.c_str(), out.substr(msg == std::string::npos ? 0 : msg).c_str());
+  }
+  std::string out;
+  EXPECT_EQ(run(in_ns("timeout 30 iperf3 -c " + kStackIp + " -t 1"), &out), 0) << "a test after the refused ones: " << out;
 }
 
 // A SYN flood from inside the namespace (hping3), spoofing an on-link address nobody answers

@@ -10,6 +10,7 @@
 #include "netstack/ring_link.h"
 #include "netstack/services/echo_service.h"
 #include "netstack/services/http_service.h"
+#include "netstack/services/iperf_service.h"
 #include "netstack/stack_runner.h"
 
 namespace sluice::vswitchd {
@@ -85,6 +86,7 @@ struct HostStacks::Attached {
   ns::EchoService echo{7};
   ns::DiscardService discard{9};
   ns::HttpService http{80};
+  ns::IperfService iperf{5201};
   std::unique_ptr<ns::StackRunner> runner;
 
   ~Attached() {
@@ -129,6 +131,7 @@ Status HostStacks::attach(const std::string& port_name, uint32_t port_no, const 
   a->runner->add_service(&a->echo);
   a->runner->add_service(&a->discard);
   a->runner->add_service(&a->http);
+  a->runner->add_service(&a->iperf);
   a->runner->start();
   stacks_[port_name] = std::move(a);
   return Status::ok();

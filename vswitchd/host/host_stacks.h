@@ -2,8 +2,9 @@
 //
 // An `internal` Interface with options:ip=A.B.C.D/N (and optionally options:gateway=G,
 // options:mac=xx:xx:xx:xx:xx:xx) gets a netstack Stack attached to the port's ring pair, run on
-// its own thread (StackRunner), with the built-in host-local services: TCP echo (7), discard (9)
-// and HTTP (80: /metrics in Prometheus format with the switch's counters, /status).
+// its own thread (StackRunner), with the built-in host-local services: TCP echo (7), discard (9),
+// HTTP (80: /metrics in Prometheus format with the switch's counters, /status) and an iperf3
+// server (5201: TCP, one stream, either direction).
 // An internal port without ip= is a bare ring pair, as before.
 //
 // Thread safety: attach/detach from one control thread (the reconciler's); the metrics callback
