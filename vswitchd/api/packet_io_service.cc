@@ -36,7 +36,7 @@ void PacketIoService::pump_loop() {
       v1::PacketIn* pi = msg.mutable_packet_in();
       pi->set_packet(std::string(p.data.begin(), p.data.end()));
       pi->set_total_len(p.total_len);
-      pi->set_reason(v1::ACTION);
+      pi->set_reason(p.table_miss ? v1::NO_MATCH : v1::ACTION);
       pi->set_table(p.table_id);
       pi->set_cookie(p.rule_cookie);
       pi->set_in_port(p.in_port);

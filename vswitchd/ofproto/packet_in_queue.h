@@ -22,6 +22,7 @@
 namespace sluice::ofp {
 
 struct PacketIn {
+  bool table_miss = false;    // sent by a table-miss entry (OpenFlow 1.3 OFPR_NO_MATCH)
   uint8_t table_id = 0;
   uint64_t rule_cookie = 0;
   uint32_t in_port = 0;
@@ -33,6 +34,7 @@ struct ControllerTarget {
   uint8_t table_id = 0;
   uint64_t rule_cookie = 0;
   uint16_t max_len = 0xffff;
+  bool table_miss = false;  // the rule is its table's table-miss entry: priority 0, matches all
   auto operator<=>(const ControllerTarget&) const = default;
 };
 

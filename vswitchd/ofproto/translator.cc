@@ -166,7 +166,10 @@ void Translator::apply_action(XlateContext& ctx, const Rule& rule, const RuleAct
       with_filtered_wildcards(ctx, [&] { normal_.xlate_flood(ctx, a.type == RuleActionType::kAll); });
       break;
     case RuleActionType::kController: {
-      uint32_t cookie = packet_ins_.cookie_for(ControllerTarget{rule.table_id, rule.cookie, a.max_len});
+      // OpenFlow 1.3 5.4: a table-miss entry (priority 0, every field wildcarded) sends its
+      // packets in with reason NO_MATCH; every other rule's with ACTION.
+      const bool table_miss = rule.priority == 0 && rule.match.mask == MatchMask{};
+      uint32_t cookie = packet_ins_.cookie_for(ControllerTarget{rule.table_id, rule.cookie, a.max_len, table_miss});
       ctx.push(dp::make_userspace(cookie));
       break;
     }

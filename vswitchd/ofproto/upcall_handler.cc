@@ -113,6 +113,7 @@ void Ofproto::handle_packet_in(dp::Upcall& up) {
     return;
   }
   PacketIn p;
+  p.table_miss = target->table_miss;
   p.table_id = target->table_id;
   p.rule_cookie = target->rule_cookie;
   p.in_port = up.key.in_port;

@@ -93,6 +93,27 @@ TEST_F(PacketIoTest, PacketInFromAGuestThenPacketOutToTheOther) {
   EXPECT_TRUE(guests_[0]->receive(1, std::chrono::milliseconds(200)).empty());  // nothing went back to port 1
 }
 
+TEST_F(PacketIoTest, ATableMissEntryPuntsWithReasonNoMatch) {
+  // Replaces the bridge's default table-miss entry (priority 0, NORMAL): port 2's frames meet
+  // only this one, so their packet-ins say NO_MATCH; port 1's still say ACTION.
+  ASSERT_TRUE(api_->flow_mod("cookie=0xdef,table=0,priority=0,actions=CONTROLLER:1000").ok());
+  Controller c(*api_, "br0");
+  ASSERT_TRUE(c.welcomed());
+  ASSERT_EQ(guests_[1]->send({make_test_frame(3, 80)}), 1u);
+  v1::SwitchMessage msg;
+  ASSERT_TRUE(c.stream->Read(&msg));
+  ASSERT_TRUE(msg.has_packet_in()) << msg.DebugString();
+  EXPECT_EQ(msg.packet_in().reason(), v1::NO_MATCH);
+  EXPECT_EQ(msg.packet_in().table(), 0u);
+  EXPECT_EQ(msg.packet_in().cookie(), 0xdefu);
+  EXPECT_EQ(msg.packet_in().in_port(), 2u);
+  ASSERT_EQ(guests_[0]->send({make_test_frame(4, 80)}), 1u);
+  ASSERT_TRUE(c.stream->Read(&msg));
+  ASSERT_TRUE(msg.has_packet_in()) << msg.DebugString();
+  EXPECT_EQ(msg.packet_in().reason(), v1::ACTION);
+  EXPECT_EQ(msg.packet_in().table(), 1u);
+}
+
 TEST_F(PacketIoTest, CountersFollowRealTraffic) {
   Controller c(*api_, "br0");
   ASSERT_TRUE(c.welcomed());
