@@ -13,22 +13,7 @@ namespace sluice::ns {
 
 namespace {
 
-uint64_t sum_words(const uint8_t* b, size_t n, uint64_t acc) {
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    uint32_t w;
-    std::memcpy(&w, b + i, 4);
-    acc += w;
-  }
-  if (i + 2 <= n) {
-    uint16_t w;
-    std::memcpy(&w, b + i, 2);
-    acc += w;
-    i += 2;
-  }
-  if (i < n) acc += b[i];
-  return acc;
-}
+uint64_t sum_words(const uint8_t* b, size_t n, uint64_t acc) { return csum_add_words(b, n, acc); }
 
 uint32_t fold(uint64_t acc) {
   acc = (acc >> 32) + (acc & 0xffffffff);

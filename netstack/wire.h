@@ -47,6 +47,24 @@ bool parse_ipv4(const std::string& text, Ipv4Addr* out);
 // native-order 16-bit words — the domain of DPDK's __rte_raw_cksum, whose reduce we use.
 // Summing 32-bit words into 64 bits is the same sum mod 0xffff (2^16 = 1 mod 0xffff).
 uint32_t csum_partial_long(const void* p, size_t n, uint32_t sum);  // checksum.cc: SIMD
+// acc plus n bytes as native-order 32-bit words; an odd last byte is the first byte of a
+// zero-padded word (little endian). The scalar core of csum_partial and of the SIMD tails.
+inline uint64_t csum_add_words(const uint8_t* b, size_t n, uint64_t acc) {
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    uint32_t w;
+    std::memcpy(&w, b + i, 4);
+    acc += w;
+  }
+  if (i + 2 <= n) {
+    uint16_t w;
+    std::memcpy(&w, b + i, 2);
+    acc += w;
+    i += 2;
+  }
+  if (i < n) acc += b[i];
+  return acc;
+}
 // Copies n bytes and returns csum_partial of them: one pass over the data instead of two
 // (checksum.cc). The sum is of the bytes as if they started at an even offset.
 uint32_t csum_copy(void* dst, const void* src, size_t n, uint32_t sum);
@@ -63,21 +81,7 @@ inline uint32_t csum_add_at(uint32_t total, uint32_t block, size_t offset) {
 }
 inline uint32_t csum_partial(const void* p, size_t n, uint32_t sum) {
   if (n >= 128) return csum_partial_long(p, n, sum);  // payloads; headers stay inline
-  const uint8_t* b = static_cast<const uint8_t*>(p);
-  uint64_t acc = sum;
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    uint32_t w;
-    std::memcpy(&w, b + i, 4);
-    acc += w;
-  }
-  if (i + 2 <= n) {
-    uint16_t w;
-    std::memcpy(&w, b + i, 2);
-    acc += w;
-    i += 2;
-  }
-  if (i < n) acc += b[i];  // an odd last byte is the first byte of a zero-padded word (LE)
+  uint64_t acc = csum_add_words(static_cast<const uint8_t*>(p), n, sum);
   acc = (acc >> 32) + (acc & 0xffffffff);
   return static_cast<uint32_t>((acc >> 32) + (acc & 0xffffffff));
 }
