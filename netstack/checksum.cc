@@ -24,32 +24,38 @@ uint32_t csum_scalar(const void* p, size_t n, uint32_t sum) {
   return fold(sum_words(static_cast<const uint8_t*>(p), n, sum));
 }
 
+// Adds a 32-byte block's 16-bit halves to the lane sums (the layout csum_avx2 describes).
+__attribute__((target("avx2"), always_inline)) inline void add_halves(__m256i x, __m256i& lo, __m256i& hi) {
+  const __m256i mask = _mm256_set1_epi32(0xffff);
+  lo = _mm256_add_epi32(lo, _mm256_and_si256(x, mask));
+  hi = _mm256_add_epi32(hi, _mm256_srli_epi32(x, 16));
+}
+
+// The lane sums as one 64-bit total: the high halves weigh 2^16 = 1 (mod 0xffff).
+__attribute__((target("avx2"))) uint64_t total_of(__m256i lo, __m256i hi) {
+  __m256i s = _mm256_add_epi64(_mm256_cvtepu32_epi64(_mm256_castsi256_si128(lo)),
+                               _mm256_cvtepu32_epi64(_mm256_extracti128_si256(lo, 1)));
+  s = _mm256_add_epi64(s, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(hi)));
+  s = _mm256_add_epi64(s, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(hi, 1)));
+  alignas(32) uint64_t l[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(l), s);
+  return l[0] + l[1] + l[2] + l[3];
+}
+
 // 64 bytes a round: the low and high 16-bit halves of each 32-bit lane summed apart, so a
 // lane gains at most 2 * 0xffff a round and cannot overflow within 16384 rounds.
 __attribute__((target("avx2"))) uint32_t csum_avx2(const void* p, size_t n, uint32_t sum) {
   const uint8_t* b = static_cast<const uint8_t*>(p);
   uint64_t acc = sum;
-  const __m256i mask = _mm256_set1_epi32(0xffff);
   while (n >= 64) {
     size_t rounds = std::min<size_t>(n / 64, 16384);
     __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
     for (size_t k = 0; k < rounds; ++k, b += 64) {
-      __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
-      __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32));
-      lo = _mm256_add_epi32(lo, _mm256_and_si256(x, mask));
-      hi = _mm256_add_epi32(hi, _mm256_srli_epi32(x, 16));
-      lo = _mm256_add_epi32(lo, _mm256_and_si256(y, mask));
-      hi = _mm256_add_epi32(hi, _mm256_srli_epi32(y, 16));
+      add_halves(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)), lo, hi);
+      add_halves(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32)), lo, hi);
     }
     n -= rounds * 64;
-    // The high halves weigh 2^16 = 1 (mod 0xffff): both go into one 64-bit total.
-    __m256i s = _mm256_add_epi64(_mm256_cvtepu32_epi64(_mm256_castsi256_si128(lo)),
-                                 _mm256_cvtepu32_epi64(_mm256_extracti128_si256(lo, 1)));
-    s = _mm256_add_epi64(s, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(hi)));
-    s = _mm256_add_epi64(s, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(hi, 1)));
-    alignas(32) uint64_t l[4];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(l), s);
-    acc += l[0] + l[1] + l[2] + l[3];
+    acc += total_of(lo, hi);
   }
   return fold(sum_words(b, n, acc));
 }
@@ -63,7 +69,6 @@ __attribute__((target("avx2"))) uint32_t csum_copy_avx2(void* dst, const void* s
   const uint8_t* s = static_cast<const uint8_t*>(src);
   uint8_t* d = static_cast<uint8_t*>(dst);
   uint64_t acc = sum;
-  const __m256i mask = _mm256_set1_epi32(0xffff);
   while (n >= 64) {
     size_t rounds = std::min<size_t>(n / 64, 16384);
     __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
@@ -72,19 +77,11 @@ __attribute__((target("avx2"))) uint32_t csum_copy_avx2(void* dst, const void* s
       __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 32));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(d), x);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + 32), y);
-      lo = _mm256_add_epi32(lo, _mm256_and_si256(x, mask));
-      hi = _mm256_add_epi32(hi, _mm256_srli_epi32(x, 16));
-      lo = _mm256_add_epi32(lo, _mm256_and_si256(y, mask));
-      hi = _mm256_add_epi32(hi, _mm256_srli_epi32(y, 16));
+      add_halves(x, lo, hi);
+      add_halves(y, lo, hi);
     }
     n -= rounds * 64;
-    __m256i t = _mm256_add_epi64(_mm256_cvtepu32_epi64(_mm256_castsi256_si128(lo)),
-                                 _mm256_cvtepu32_epi64(_mm256_extracti128_si256(lo, 1)));
-    t = _mm256_add_epi64(t, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(hi)));
-    t = _mm256_add_epi64(t, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(hi, 1)));
-    alignas(32) uint64_t l[4];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(l), t);
-    acc += l[0] + l[1] + l[2] + l[3];
+    acc += total_of(lo, hi);
   }
   // The tail (< 64 bytes) by words: an inlined variable-length memcpy here became
   // `rep movsq`, whose start-up cost showed as 12% of this function in perf.
