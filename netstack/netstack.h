@@ -161,7 +161,22 @@ struct TcpInfo {
   uint64_t srtt_us = 0, rttvar_us = 0, rto_us = 0;
   uint32_t unacked = 0;      // bytes sent, not yet acknowledged
   bool sack = false, timestamps = false, window_scaling = false;
+  // The endpoints, and what an operator needs when a connection stalls (as `ss -ti`).
+  Ipv4Addr remote_ip = 0;
+  uint16_t local_port = 0, remote_port = 0;
+  uint32_t max_snd_wnd = 0;       // the largest window the peer offered
+  uint32_t rcv_wnd = 0;           // the window we advertised, still open
+  uint32_t snd_queued = 0;        // bytes in the send buffer (unacknowledged and unsent)
+  uint32_t rcv_queued = 0;        // in-order bytes waiting for the application
+  uint32_t ooo_segments = 0;      // out-of-order segments held
+  uint32_t sacked_ranges = 0;     // ranges in the SACK scoreboard
+  uint32_t retries = 0;           // RTOs in a row without progress
+  bool in_recovery = false;
+  uint64_t rto_in_us = 0, persist_in_us = 0;  // until the timer fires; 0 = not armed
+  uint64_t idle_rx_us = 0;        // since the last segment arrived
 };
+// One line per connection, for logs and tests: "10.0.0.2:5000 ESTABLISHED cwnd=..."
+std::string tcp_info_text(const TcpInfo& i);
 
 class Stack {
  public:
@@ -217,6 +232,9 @@ class Stack {
   uint32_t events(SocketId s) const;  // ev:: bits
   Result<TcpState> tcp_state(SocketId s) const;
   Result<TcpInfo> tcp_info(SocketId s) const;
+  // Every TCP connection the stack holds, listeners excluded (TIME_WAIT and un-accepted ones
+  // included): what `ss -ti` shows for the kernel.
+  std::vector<TcpInfo> tcp_connections() const;
 
   // ---- observation ----
   std::map<std::string, uint64_t> counters() const;  // "netstack.drop.ipv4_bad_checksum"...

@@ -125,6 +125,7 @@ uint32_t Stack::events(SocketId s) const {
 }
 Result<TcpState> Stack::tcp_state(SocketId s) const { return impl_->tcp.state(s); }
 Result<TcpInfo> Stack::tcp_info(SocketId s) const { return impl_->tcp.info(s); }
+std::vector<TcpInfo> Stack::tcp_connections() const { return impl_->tcp.connections(); }
 
 std::map<std::string, uint64_t> Stack::counters() const { return impl_->ctx.counters.dump(); }
 size_t Stack::buffer_chunks_in_use() const { return impl_->ctx.pool.in_use(); }

@@ -48,6 +48,7 @@ class Tcp {
   uint32_t events(SocketId s) const;
   Result<TcpState> state(SocketId s) const;
   Result<TcpInfo> info(SocketId s) const;
+  std::vector<TcpInfo> connections() const;
   bool owns(SocketId s) const { uint32_t i; return table_.find(s, &i); }
   size_t connection_count() const { return table_.size() - listeners_.size(); }
   TcpConnection* connection(SocketId s) const { return table_.get(s); }  // tests

@@ -1,4 +1,6 @@
 // TCP socket calls (see tcp.h): listen/accept/connect/send/recv/shutdown/close/abort.
+#include <cstdio>
+
 #include "netstack/tcp/tcp.h"
 
 namespace sluice::ns {
@@ -207,21 +209,61 @@ namespace sluice::ns {
 Result<TcpInfo> Tcp::info(SocketId s) const {
   auto r = user_conn(s);
   if (!r) return r.status();
-  const TcpConnection& c = **r;
+  return (*r)->info();
+}
+
+std::vector<TcpInfo> Tcp::connections() const {
+  std::vector<TcpInfo> out;
+  for (uint32_t i = 0; i < table_.capacity(); ++i) {
+    const TcpConnection* c = table_.at(i);
+    if (c && c->state() != TcpState::kListen) out.push_back(c->info());
+  }
+  return out;
+}
+
+TcpInfo TcpConnection::info() const {
+  const uint64_t now = tcp_->ctx()->now_us;
+  auto until = [now](uint64_t at) { return at == 0 ? 0 : (at > now ? at - now : 1); };
   TcpInfo i;
-  i.state = c.state_;
-  i.mss = c.mss_;
-  i.cwnd = c.cwnd_;
-  i.ssthresh = c.ssthresh_;
-  i.snd_wnd = c.snd_wnd_;
-  i.srtt_us = c.srtt_us_;
-  i.rttvar_us = c.rttvar_us_;
-  i.rto_us = c.rto_us_;
-  i.unacked = static_cast<uint32_t>(c.snd_max_ - c.snd_una_);
-  i.sack = c.sack_ok_;
-  i.timestamps = c.ts_ok_;
-  i.window_scaling = c.wscale_ok_;
+  i.state = state_;
+  i.mss = mss_;
+  i.cwnd = cwnd_;
+  i.ssthresh = ssthresh_;
+  i.snd_wnd = snd_wnd_;
+  i.srtt_us = srtt_us_;
+  i.rttvar_us = rttvar_us_;
+  i.rto_us = rto_us_;
+  i.unacked = static_cast<uint32_t>(snd_max_ - snd_una_);
+  i.sack = sack_ok_;
+  i.timestamps = ts_ok_;
+  i.window_scaling = wscale_ok_;
+  i.remote_ip = key_.remote_ip;
+  i.local_port = key_.local_port;
+  i.remote_port = key_.remote_port;
+  i.max_snd_wnd = max_snd_wnd_;
+  i.rcv_wnd = rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+  i.snd_queued = static_cast<uint32_t>(sndq_.size());
+  i.rcv_queued = static_cast<uint32_t>(rcvq_.size());
+  i.ooo_segments = static_cast<uint32_t>(ooo_.size());
+  i.sacked_ranges = static_cast<uint32_t>(sacked_.size());
+  i.retries = retries_;
+  i.in_recovery = in_recovery_;
+  i.rto_in_us = until(rto_at_);
+  i.persist_in_us = until(persist_at_);
+  i.idle_rx_us = now - std::min(now, last_rx_us_);
   return i;
+}
+
+std::string tcp_info_text(const TcpInfo& i) {
+  char buf[512];
+  std::snprintf(buf, sizeof(buf),
+                ":%u <-> %s:%u %s mss=%u cwnd=%u ssthresh=%u snd_wnd=%u max_snd_wnd=%u rcv_wnd=%u unacked=%u "
+                "snd_q=%u rcv_q=%u ooo=%u sacked=%u%s retries=%u srtt=%luus rto=%luus rto_in=%luus persist_in=%luus idle_rx=%luus",
+                i.local_port, ipv4_text(i.remote_ip).c_str(), i.remote_port, tcp_state_name(i.state), i.mss, i.cwnd,
+                i.ssthresh, i.snd_wnd, i.max_snd_wnd, i.rcv_wnd, i.unacked, i.snd_queued, i.rcv_queued, i.ooo_segments,
+                i.sacked_ranges, i.in_recovery ? " recovery" : "", i.retries, i.srtt_us, i.rto_us, i.rto_in_us,
+                i.persist_in_us, i.idle_rx_us);
+  return buf;
 }
 
 }  // namespace sluice::ns

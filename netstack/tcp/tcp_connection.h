@@ -70,6 +70,7 @@ class TcpConnection {
 
   // ---- events ----
   void input(const TcpSegment& seg);  // a segment for this 4-tuple
+  TcpInfo info() const;
   void on_timer(uint64_t now_us);     // whatever is due
   uint64_t next_deadline() const;     // earliest armed timer, UINT64_MAX if none
 
@@ -128,7 +129,9 @@ class TcpConnection {
   void established();
   // tcp_output.cc
   void output();                                           // new data / FIN within windows
-  bool send_one(bool ignore_cwnd);                         // one segment of new data; false if none
+  // One segment of new data; false if none. override_sws: the persist timer's send into a
+  // window smaller than sender SWS avoidance would fill.
+  bool send_one(bool ignore_cwnd, bool override_sws = false);
   void send_segment(SeqNum seq, uint32_t len, uint8_t flags);
   void send_syn();
   void send_ack() { send_segment(snd_nxt_, 0, tcpflag::kAck); }
@@ -161,6 +164,7 @@ class TcpConnection {
   // tcp_sack.cc
   void sack_update(const TcpSegment& seg);  // fold the peer's blocks into the scoreboard
   void sack_prune();                        // forget what snd_una_ passed
+  bool sack_reneged() const;                // does the new snd_una_ fall in a SACKed range?
   uint32_t sacked_above(SeqNum s) const;    // SACKed bytes above s
   bool sack_is_lost(SeqNum s) const { return sacked_above(s) > 2u * mss_; }  // RFC 6675 IsLost
   uint32_t sack_pipe() const;               // RFC 6675 SetPipe

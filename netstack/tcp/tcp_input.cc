@@ -209,7 +209,11 @@ bool TcpConnection::process_ack(const TcpSegment& seg) {
     bool fin_acked = fin_sent_ && seg.ack > data_end;
     snd_una_ = seg.ack;
     if (snd_nxt_ < snd_una_) snd_nxt_ = snd_una_;
-    if (!sacked_.empty()) sack_prune();
+    bool reneged = false;
+    if (!sacked_.empty()) {
+      reneged = sack_reneged();
+      sack_prune();
+    }
     // RTT: a timed segment (Karn: timing stops on retransmission), else the echoed timestamp.
     if (rtt_timing_ && seg.ack > rtt_seq_) {
       rtt_sample(ctx->now_us - rtt_start_us_);
@@ -227,6 +231,15 @@ bool TcpConnection::process_ack(const TcpSegment& seg) {
       stop_rto();
     } else {
       arm_rto();  // RFC 6298 5.3
+    }
+    if (reneged) {
+      // The receiver dropped data it had SACKed (Linux prunes its out-of-order queue under
+      // memory pressure). Nothing above snd_una_ can be trusted: forget the scoreboard and
+      // resend from snd_una_ after a short wait, as Linux does (in case the ACK was odd).
+      ++c.tcp_sack_reneging;
+      sacked_.clear();
+      rto_at_ = std::min(rto_at_, ctx->now_us + std::max<uint64_t>(srtt_us_ / 2, 10'000));
+      tlp_at_ = 0;
     }
     if (fin_acked) {
       if (state_ == TcpState::kFinWait1) {

@@ -26,16 +26,19 @@ void TcpConnection::output() {
   } else {
     while (send_one(false)) {}
   }
-  // Zero window with data waiting and nothing in flight: probe (RFC 9293 3.8.6.1).
+  // Data waiting, nothing in flight, yet nothing went: the peer's window holds it back —
+  // closed, or open less than sender SWS avoidance lets us fill. The persist timer then
+  // probes a zero window (RFC 9293 3.8.6.1) or sends what a small one takes (the override
+  // timeout of RFC 9293 3.8.6.2.1): without it, a window that stays small deadlocks.
   StackContext* ctx = tcp_->ctx();
   const SeqNum data_end = snd_una_ + static_cast<uint32_t>(sndq_.size());
-  if (snd_nxt_ < data_end && snd_wnd_ == 0 && snd_nxt_ == snd_una_ && persist_at_ == 0 && rto_at_ == 0) {
+  if (snd_nxt_ < data_end && snd_nxt_ == snd_una_ && persist_at_ == 0 && rto_at_ == 0) {
     uint64_t t = std::min(rto_us_ << std::min<uint32_t>(persist_backoff_, 16), ctx->cfg.tcp.rto_max_us);
     persist_at_ = ctx->now_us + t;
   }
 }
 
-bool TcpConnection::send_one(bool ignore_cwnd) {
+bool TcpConnection::send_one(bool ignore_cwnd, bool override_sws) {
   StackContext* ctx = tcp_->ctx();
   const SeqNum data_end = snd_una_ + static_cast<uint32_t>(sndq_.size());
   // While we owe the peer SACK blocks, data segments shrink to carry them (as Linux does):
@@ -53,7 +56,7 @@ bool TcpConnection::send_one(bool ignore_cwnd) {
   if (len < avail && len < eff_mss && len < limit) {
     // Window-limited runt: wait unless nothing is in flight and it is a fair share of the
     // largest window the peer offered (sender SWS avoidance).
-    if (in_flight > 0 || len < max_snd_wnd_ / 2) return false;
+    if (in_flight > 0 || (len < max_snd_wnd_ / 2 && !override_sws)) return false;
   }
   if (len > 0 && len < eff_mss && len == avail && !fin && !nodelay && in_flight > 0) return false;  // Nagle
   uint8_t flags = kAck;

@@ -35,6 +35,18 @@ void TcpConnection::sack_update(const TcpSegment& seg) {
   if (sacked_.size() > kMaxScoreboard) sacked_.resize(kMaxScoreboard);  // keep the lowest
 }
 
+// Called with snd_una_ just advanced: a cumulative ACK that ends at or inside a SACKed range
+// says the receiver lacks bytes it reported holding. A correct receiver that holds a range
+// acknowledges past it once the hole before it fills; old (reordered) ACKs never advance
+// snd_una_, and D-SACK blocks below the ACK never enter the scoreboard.
+bool TcpConnection::sack_reneged() const {
+  for (const auto& r : sacked_) {
+    if (r.first > snd_una_) break;
+    if (snd_una_ < r.second) return true;
+  }
+  return false;
+}
+
 void TcpConnection::sack_prune() {
   while (!sacked_.empty() && sacked_.front().second <= snd_una_) sacked_.erase(sacked_.begin());
   if (!sacked_.empty() && sacked_.front().first < snd_una_) sacked_.front().first = snd_una_;

@@ -123,6 +123,10 @@ void TcpConnection::on_rto() {
     return;
   }
   cc_on_rto();
+  // RFC 6675 5.1 / RFC 2018 8: the receiver may have reneged on what it SACKed. Reneging is
+  // detected at the ACK (process_ack), so one RTO keeps the scoreboard; a second RTO in a row
+  // without progress distrusts it — resending SACKed bytes beats stalling on them.
+  if (retries_ >= 2) sacked_.clear();
   snd_nxt_ = snd_una_;  // go back: resend from the first unacknowledged byte
   output();
   if (rto_at_ == 0 && snd_max_ > snd_una_) arm_rto();
@@ -130,11 +134,18 @@ void TcpConnection::on_rto() {
 
 void TcpConnection::on_persist() {
   StackContext* ctx = tcp_->ctx();
-  if (snd_wnd_ != 0 || sndq_.empty()) return;
+  if (sndq_.empty() || snd_nxt_ != snd_una_) return;
+  ++persist_backoff_;
+  if (snd_wnd_ != 0) {
+    // A window too small for SWS avoidance that stayed so: fill it anyway (the RTO now
+    // guards the segment).
+    ++ctx->counters.tcp_small_window_sends;
+    send_one(false, true);
+    if (snd_nxt_ != snd_una_) return;
+  }
   // A segment just left of the window elicits an ACK carrying the current window.
   ++ctx->counters.tcp_zero_window_probes;
   send_segment(snd_una_ - 1, 0, kAck);
-  ++persist_backoff_;
   uint64_t t = std::min(rto_us_ << std::min<uint32_t>(persist_backoff_, 16), ctx->cfg.tcp.rto_max_us);
   persist_at_ = ctx->now_us + t;
 }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -137,12 +138,39 @@ class NetstackTap : public ::testing::Test {
     return out;
   }
 
+  // Both ends of every TCP connection: the stack's view and the kernel's (ss -tni).
+  void dump_connections(const char* why) {
+    std::printf("  --- %s: the stack's connections ---\n", why);
+    runner_->run_sync([&](Stack& s) {
+      for (const auto& i : s.tcp_connections()) std::printf("  %s\n", tcp_info_text(i).c_str());
+    });
+    std::string ss;
+    run(in_ns("ss -tni"), &ss);
+    std::printf("  --- the kernel's (ss -tni) ---\n%s", ss.c_str());
+  }
+
+  // run(), and a dump of the connections if the command is still going after stall_s: a
+  // stalled transfer then says where it stalled, before the timeout tears it down.
+  int run_watched(const std::string& cmd, std::string* out, int stall_s) {
+    std::atomic<bool> done{false};
+    int rc = -1;
+    std::thread t([&] {
+      rc = run(cmd, out);
+      done = true;
+    });
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(stall_s);
+    while (!done && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!done) dump_connections("still running");
+    t.join();
+    return rc;
+  }
+
   // Sends the file to the echo service and hashes what comes back: both directions at once.
   void echo_bulk(size_t mb, int timeout_s) {
     std::string want = make_file(mb);
     std::string got;
     auto t0 = std::chrono::steady_clock::now();
-    int rc = run("timeout " + std::to_string(timeout_s) + " " + in_ns("sh -c 'nc -N " + kStackIp + " 7 < " + file_ + " | sha256sum | cut -c1-64'"), &got);
+    int rc = run_watched("timeout " + std::to_string(timeout_s) + " " + in_ns("sh -c 'nc -N " + kStackIp + " 7 < " + file_ + " | sha256sum | cut -c1-64'"), &got, timeout_s * 2 / 3);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EXPECT_EQ(rc, 0) << got;
     EXPECT_EQ(got, want) << "the echoed stream differs";
@@ -160,7 +188,7 @@ class NetstackTap : public ::testing::Test {
     }
     std::string out;
     auto t0 = std::chrono::steady_clock::now();
-    int rc = run("timeout " + std::to_string(timeout_s) + " " + in_ns("sh -c 'curl -s -S --max-time " + std::to_string(timeout_s) + " http://" + kStackIp + "/bytes?n=" + std::to_string(n) + " | cmp - " + pattern + "'"), &out);
+    int rc = run_watched("timeout " + std::to_string(timeout_s) + " " + in_ns("sh -c 'curl -s -S --max-time " + std::to_string(timeout_s) + " http://" + kStackIp + "/bytes?n=" + std::to_string(n) + " | cmp - " + pattern + "'"), &out, timeout_s * 2 / 3);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EXPECT_EQ(rc, 0) << out;
     std::printf("  http GET %zu bytes in %.2f s (%.0f Mbit/s)\n", n, secs, n * 8.0 / secs / 1e6);
@@ -247,12 +275,33 @@ TEST_F(NetstackTap, HundredMegabytesEachWayUnderNetem) {
   auto c = counters();
   std::printf("  stack: retransmits %lu, fast retransmits %lu, RTOs %lu, out-of-window %lu\n", c["netstack.tcp.retransmits"],
               c["netstack.tcp.fast_retransmits"], c["netstack.tcp.rto_timeouts"], c["netstack.drop.tcp_out_of_window"]);
+  std::string nstat;
+  run(in_ns("nstat -az TcpExtPruneCalled TcpExtOfoPruned TcpExtTCPOFODrop TcpExtPAWSEstab TcpInCsumErrors"), &nstat);
+  std::printf("  stack: SACK reneging seen %lu, small-window sends %lu, connection timeouts %lu; kernel:\n%s",
+              c["netstack.tcp.sack_reneging"], c["netstack.tcp.small_window_sends"], c["netstack.tcp.connection_timeouts"],
+              nstat.c_str());
   EXPECT_GT(c["netstack.tcp.retransmits"], 0u) << "nothing was lost that the stack had to resend?";
   uint64_t dropped = 0;
   runner_->run_sync([&](Stack&) { dropped = impaired_->dropped(); });
   if (how.rfind("ImpairedLink", 0) == 0) {
     EXPECT_GT(dropped, 1000u);
   }
+}
+
+// A kernel peer with a tiny receive buffer (tcp_rmem 4-16 KiB in the namespace) on a lossy,
+// reordering link: its window stays below what sender SWS avoidance fills, and under memory
+// pressure Linux may prune out-of-order data it already SACKed. The echo (both directions
+// at once, each side's window closing on the other) must still finish intact.
+TEST_F(NetstackTap, EchoThroughASmallKernelReceiveBuffer) {
+  std::string out;
+  ASSERT_EQ(run(in_ns("sysctl -q -w net.ipv4.tcp_rmem='4096 8192 16384'"), &out), 0) << out;
+  runner_->run_sync([&](Stack&) { impaired_->set_impairment({.loss = 0.03, .reorder = 0.05, .seed = 9}); });
+  echo_bulk(5, 120);
+  std::string nstat;
+  run(in_ns("nstat -az TcpExtPruneCalled TcpExtOfoPruned TcpExtTCPOFODrop"), &nstat);
+  auto c = counters();
+  std::printf("  stack: small-window sends %lu, SACK reneging seen %lu, RTOs %lu; kernel:\n%s", c["netstack.tcp.small_window_sends"],
+              c["netstack.tcp.sack_reneging"], c["netstack.tcp.rto_timeouts"], nstat.c_str());
 }
 
 // The number after "key": at or after `from` in iperf3's JSON output; -1 when absent.

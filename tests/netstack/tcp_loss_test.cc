@@ -147,5 +147,47 @@ TEST(TcpLoss, TailLossProbeBeforeTheRto) {
   EXPECT_EQ(counter(h.stack(), "tcp.tail_loss_probes"), 1u);
 }
 
+// Linux reneges on SACK under memory pressure (it prunes its out-of-order queue). An ACK that
+// stops at a range it SACKed says so: the sender forgets the scoreboard and resends from the
+// ACK after a short wait — trusting the scoreboard would skip those bytes forever (RFC 2018 8).
+TEST(TcpLoss, SenderResendsWhatTheReceiverRenegedOn) {
+  TcpScript h;
+  SocketId c = h.establish_passive(false, std::nullopt, 1460, true);
+  h.stack().set_nodelay(c, true);
+  uint32_t b = h.iss() + 1;
+  constexpr uint32_t M = 1460;
+  ASSERT_EQ(*h.stack().send(c, payload(4 * M)), 4u * M);
+  for (int i = 0; i < 4; ++i) h.next();
+  h.inject({.flags = A, .seq = 1001, .ack = b + M, .sack = {{b + 2 * M, b + 4 * M}}});  // segment 1 missing
+  h.inject({.flags = A, .seq = 1001, .ack = b + 2 * M});  // ... then filled, but 2 and 3 are gone again
+  EXPECT_EQ(counter(h.stack(), "tcp.sack_reneging"), 1u);
+  h.at_ms(20);
+  EXPECT_TRUE(h.expect({.flags = A, .seq = b + 2 * M, .ack = 1001, .len = M})) << "resent, though it was SACKed";
+  h.inject({.flags = A, .seq = 1001, .ack = b + 3 * M});
+  EXPECT_TRUE(h.expect({.flags = P | A, .seq = b + 3 * M, .ack = 1001, .len = M}));
+  h.inject({.flags = A, .seq = 1001, .ack = b + 4 * M});
+  EXPECT_TRUE(h.expect_none());
+}
+
+// A window that stays smaller than sender SWS avoidance fills (RFC 9293 3.8.6.2.1: under half
+// the largest window offered, with nothing in flight) must not deadlock: the persist timer
+// sends what it takes.
+TEST(TcpLoss, ASmallWindowThatStaysSmallIsFilledByThePersistTimer) {
+  TcpScript h;
+  SocketId c = h.establish_passive();
+  h.stack().set_nodelay(c, true);
+  uint32_t b = h.iss() + 1;
+  h.inject({.flags = A, .seq = 1001, .ack = b, .win = 100});  // the peer's buffer is nearly full
+  ASSERT_EQ(*h.stack().send(c, payload(3000)), 3000u);
+  EXPECT_TRUE(h.expect_none()) << "SWS avoidance: 100 bytes is under half of the 65535 offered";
+  h.at_ms(199);
+  EXPECT_TRUE(h.expect_none());
+  h.at_ms(200);
+  EXPECT_TRUE(h.expect({.flags = A, .seq = b, .ack = 1001, .len = 100})) << "the persist timer fills the window";
+  EXPECT_EQ(counter(h.stack(), "tcp.small_window_sends"), 1u);
+  h.inject({.flags = A, .seq = 1001, .ack = b + 100, .win = 65535});
+  EXPECT_TRUE(h.expect({.flags = A, .seq = b + 100, .ack = 1001, .len = 1460})) << "the window opened";
+}
+
 }  // namespace
 }  // namespace sluice::ns
