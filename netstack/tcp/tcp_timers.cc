@@ -109,7 +109,11 @@ void TcpConnection::on_rto() {
   const TcpConfig& cfg = ctx->cfg.tcp;
   ++ctx->counters.tcp_rto_timeouts;
   bool handshake = state_ == TcpState::kSynSent || state_ == TcpState::kSynReceived;
-  if (++retries_ > (handshake ? cfg.syn_retries : cfg.data_retries)) {
+  // A peer that closed its window on data in flight (it dropped the data, or shrank the
+  // window) answers our probes without acknowledging anything: not a dead peer. RFC 1122
+  // 4.2.2.17 keeps such a connection open; as Linux, only silence for rto_max ends it.
+  bool closed_window_but_answering = !handshake && snd_wnd_ == 0 && ctx->now_us - last_rx_us_ < cfg.rto_max_us;
+  if (++retries_ > (handshake ? cfg.syn_retries : cfg.data_retries) && !closed_window_but_answering) {
     ++ctx->counters.tcp_timeouts;
     if (!handshake) send_rst(snd_nxt_);
     fail(unavailable("connection timed out"));

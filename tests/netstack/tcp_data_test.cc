@@ -165,6 +165,33 @@ TEST(TcpData, ZeroWindowIsProbedWithBackoffUntilItOpens) {
   EXPECT_EQ(counter(h.stack(), "tcp.zero_window_probes"), 2u);
 }
 
+// The peer dropped what was in flight and closed its window, and then keeps answering with a
+// zero window for far longer than 15 RTOs take: the connection must stay open (RFC 1122
+// 4.2.2.17) and send once the window opens.
+TEST(TcpData, AClosedWindowOnDataInFlightIsNotATimeoutWhileThePeerAnswers) {
+  TcpScript h;
+  SocketId c = h.establish_passive();
+  h.stack().set_nodelay(c, true);
+  uint32_t base = h.iss() + 1;
+  ASSERT_EQ(*h.stack().send(c, payload(1000)), 1000u);
+  EXPECT_TRUE(h.expect({.flags = P | A, .seq = base, .ack = 1001, .len = 1000}));
+  h.inject({.flags = A, .seq = 1001, .ack = base, .win = 0});
+  int answered = 0;
+  for (double ms = 0; ms < 1'200'000; ms += 50) {
+    h.refresh_arp();  // the peer stays known: 20 minutes pass
+    h.at_ms(ms);
+    if (h.link().sent.empty()) continue;
+    h.link().sent.clear();
+    h.inject({.flags = A, .seq = 1001, .ack = base, .win = 0});
+    ++answered;
+  }
+  EXPECT_GT(answered, 15) << "probes and retransmissions kept going";
+  EXPECT_EQ(*h.stack().tcp_state(c), TcpState::kEstablished);
+  EXPECT_EQ(counter(h.stack(), "tcp.connection_timeouts"), 0u);
+  h.inject({.flags = A, .seq = 1001, .ack = base, .win = 65535});
+  EXPECT_TRUE(h.expect({.flags = P | A, .seq = base, .ack = 1001, .len = 1000})) << "resent once the window opens";
+}
+
 TEST(TcpData, OurZeroWindowAndWindowUpdateAfterRead) {
   StackConfig cfg = test_config();
   cfg.tcp.rcv_buf = 4096;
