@@ -11,7 +11,9 @@
 namespace sluice::ns {
 
 struct StackContext {
-  StackContext(const StackConfig& c, LinkOffloads o) : cfg(c), offloads(o), pool(c.memory_limit_bytes) {}
+  StackContext(const StackConfig& c, LinkOffloads o) : cfg(c), offloads(o), pool(c.memory_limit_bytes) {
+    if (cfg.secret == SipKey{0, 0}) cfg.secret = random_sip_key();
+  }
   StackConfig cfg;
   LinkOffloads offloads;  // the link's, fixed for the Stack's life
   Counters counters;

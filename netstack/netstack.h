@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "datapath/status.h"
+#include "netstack/siphash.h"
 #include "netstack/wire.h"
 
 namespace sluice::ns {
@@ -121,7 +122,9 @@ struct StackConfig {
   ArpConfig arp;
   ReassemblyConfig reassembly;
   TcpConfig tcp;
-  uint32_t isn_secret = 0x5a17c3e1;  // ISN hash key (RFC 6528); tests fix it for exact scripts
+  // The SipHash key of initial sequence numbers (RFC 6528) and SYN cookies (RFC 4987).
+  // All zero (the default): a fresh random key is drawn when the Stack is built.
+  SipKey secret = {0, 0};
 };
 
 // A socket handle: a slot index and a generation, so a stale handle is detected.

@@ -111,13 +111,12 @@ bool Tcp::admit() {
   return true;
 }
 
-// RFC 6528: ISN = M + F(4-tuple, secret), M a 4 us clock. F here is a keyed 64-bit mix, not
-// a cryptographic hash (a known gap, see README).
+// RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), M a 4 us
+// clock and F a keyed PRF (SipHash-2-4, as Linux).
 SeqNum Tcp::make_isn(const ConnKey& k) const {
-  uint64_t x = (uint64_t{k.remote_ip} << 32 | uint32_t{k.remote_port} << 16 | k.local_port) ^
-               (uint64_t{ctx_->cfg.isn_secret} * 0x9e3779b97f4a7c15ULL) ^ uint64_t{ctx_->cfg.ip} << 7;
-  x ^= x >> 31; x *= 0x7fb5d329728ea185ULL; x ^= x >> 27; x *= 0x81dadef4bc2dd44dULL; x ^= x >> 33;
-  return SeqNum(static_cast<uint32_t>(x) + static_cast<uint32_t>(ctx_->now_us / 4));
+  uint64_t f = siphash24(ctx_->cfg.secret, {uint64_t{ctx_->cfg.ip} << 32 | k.remote_ip,
+                                            uint64_t{k.local_port} << 16 | k.remote_port});
+  return SeqNum(static_cast<uint32_t>(f) + static_cast<uint32_t>(ctx_->now_us / 4));
 }
 
 TcpConnection* Tcp::new_connection(const ConnKey& k, uint32_t* index) {

@@ -14,12 +14,14 @@ constexpr uint16_t kMssTable[8] = {216, 536, 1024, 1220, 1400, 1440, 1460, 8960}
 constexpr uint64_t kSlotUs = 64'000'000;
 }  // namespace
 
+// Keyed with the stack's secret (SipHash-2-4): the 24 bits cannot be forged for a 4-tuple
+// without the key. A constant separates this use of the key from the ISNs'.
 uint32_t Tcp::cookie_hash(const ConnKey& k, uint32_t peer_isn, uint32_t t) const {
-  uint64_t x = (uint64_t{k.remote_ip} << 32 | uint32_t{k.remote_port} << 16 | k.local_port) ^
-               (uint64_t{peer_isn} << 17) ^ (uint64_t{t} * 0x9e3779b97f4a7c15ULL) ^
-               (uint64_t{ctx_->cfg.isn_secret} << 29) ^ ctx_->cfg.ip;
-  x ^= x >> 31; x *= 0x7fb5d329728ea185ULL; x ^= x >> 27; x *= 0x81dadef4bc2dd44dULL; x ^= x >> 33;
-  return static_cast<uint32_t>(x) & 0xffffff;
+  constexpr uint64_t kCookieDomain = 0x636f6f6b69650000ULL;  // "cookie"
+  uint64_t h = siphash24(ctx_->cfg.secret, {uint64_t{ctx_->cfg.ip} << 32 | k.remote_ip,
+                                            uint64_t{k.local_port} << 16 | k.remote_port,
+                                            uint64_t{peer_isn} << 32 | t, kCookieDomain});
+  return static_cast<uint32_t>(h) & 0xffffff;
 }
 
 void Tcp::send_cookie_syn_ack(const Ipv4Header& h, const ConnKey& k, const TcpSegment& syn) {
