@@ -1,4 +1,6 @@
 // Datapath facade: megaflow put/del/get/dump and the slow-path batch calls.
+#include <algorithm>
+
 #include <rte_cycles.h>
 #include <rte_rcu_qsbr.h>
 
@@ -54,10 +56,24 @@ Status Datapath::flow_put(const FlowPut& put, uint64_t* created_id) {
 }
 
 std::vector<Status> Datapath::flow_put_batch(std::span<const FlowPut> puts, std::vector<uint64_t>* created_ids) {
-  std::vector<Status> out;
-  out.reserve(puts.size());
+  std::vector<Status> out(puts.size());
   if (created_ids) created_ids->assign(puts.size(), 0);
-  for (size_t i = 0; i < puts.size(); ++i) out.push_back(flow_put(puts[i], created_ids ? &(*created_ids)[i] : nullptr));
+  bool all_create = true;
+  for (const FlowPut& p : puts) all_create = all_create && p.mode == FlowPutMode::kCreate;
+  if (!all_create) {
+    for (size_t i = 0; i < puts.size(); ++i) out[i] = flow_put(puts[i], created_ids ? &(*created_ids)[i] : nullptr);
+    return out;
+  }
+  // The miss path's case: one classifier call for the batch (one lock, buckets prefetched).
+  constexpr size_t kChunk = 64;
+  MegaflowClassifier::InsertRequest reqs[kChunk];
+  uint64_t ids[kChunk];
+  for (size_t base = 0; base < puts.size(); base += kChunk) {
+    size_t n = std::min(kChunk, puts.size() - base);
+    for (size_t i = 0; i < n; ++i) reqs[i] = {&puts[base + i].key, &puts[base + i].mask, &puts[base + i].actions};
+    classifier_->insert_batch({reqs, n}, &out[base], ids);
+    if (created_ids) std::copy(ids, ids + n, created_ids->begin() + static_cast<std::ptrdiff_t>(base));
+  }
   return out;
 }
 

@@ -75,6 +75,47 @@ TEST_F(MegaflowClassifierTest, AllZeroMaskMatchesEverything) {
   }
 }
 
+// insert_batch must give each request exactly what insert() would, in order: duplicates
+// within the batch and against the table, several masks interleaved (the one-entry subtable
+// cache), the table-full error, and ids of what it created.
+TEST_F(MegaflowClassifierTest, InsertBatchMatchesOneByOneInserts) {
+  MegaflowClassifier batched(rcu_, 250), single(rcu_, 250);
+  std::mt19937 rng(12);
+  std::vector<FlowMask> masks;
+  for (int m = 0; m < 3; ++m) masks.push_back(random_mask(rng));
+  std::vector<FlowKey> keys;
+  std::vector<size_t> mask_of;
+  for (int i = 0; i < 400; ++i) {
+    bool repeat = i > 0 && rng() % 5 == 0;
+    keys.push_back(repeat ? keys[rng() % keys.size()] : random_key(rng));
+    mask_of.push_back(i < 200 ? rng() % 3 : 2);  // then runs of one mask
+  }
+  std::vector<ActionList> actions;
+  for (int i = 0; i < 400; ++i) actions.push_back(output_to(1 + i % 7));
+  for (size_t base = 0; base < keys.size(); base += 64) {
+    size_t n = std::min<size_t>(64, keys.size() - base);
+    std::vector<MegaflowClassifier::InsertRequest> reqs;
+    for (size_t i = base; i < base + n; ++i) reqs.push_back({&keys[i], &masks[mask_of[i]], &actions[i]});
+    std::vector<Status> statuses(n);
+    std::vector<uint64_t> ids(n);
+    batched.insert_batch(reqs, statuses.data(), ids.data());
+    for (size_t i = 0; i < n; ++i) {
+      auto want = single.insert(keys[base + i], masks[mask_of[base + i]], actions[base + i]);
+      ASSERT_EQ(statuses[i].code(), want.status().code()) << "request " << base + i;
+      if (!want.is_ok()) {
+        EXPECT_EQ(ids[i], 0u);
+        continue;
+      }
+      const Megaflow* got = batched.find(keys[base + i], masks[mask_of[base + i]]);
+      ASSERT_NE(got, nullptr);
+      EXPECT_EQ(got->id, ids[i]);
+      EXPECT_EQ(port_of(*got), port_of(*want.value()));
+    }
+  }
+  EXPECT_EQ(batched.size(), single.size());
+  EXPECT_EQ(batched.size(), 250u) << "the limit was reached within the batches";
+}
+
 TEST_F(MegaflowClassifierTest, MaxFlowsIsEnforced) {
   MegaflowClassifier cls(rcu_, 50);
   std::mt19937 rng(4);

@@ -1,5 +1,6 @@
 #include "vswitchd/ofproto/ofproto.h"
 
+#include <algorithm>
 #include <chrono>
 #include <pthread.h>
 #include <cstring>
@@ -47,6 +48,9 @@ Ofproto::Ofproto(dp::Datapath* dp, Config cfg)
       normal_(macs_),
       packet_ins_(cfg.packet_in_capacity),
       xlate_(tables_, normal_, packet_ins_) {
+  // Sized for the flow limit up front (capped: 8 bytes a bucket): growing it on the miss
+  // path rehashed every ukey under ukeys_mutex_ (2.7% of a handler in perf at 1M flows).
+  ukeys_.reserve(std::min<uint32_t>(cfg_.flow_limit, 1u << 21));
   if (cfg_.normal_by_default) {
     FlowMod mod;
     mod.spec.priority = 0;
