@@ -134,7 +134,11 @@ class TcpConnection {
   bool send_one(bool ignore_cwnd, bool override_sws = false);
   void send_segment(SeqNum seq, uint32_t len, uint8_t flags);
   void send_syn();
-  void send_ack() { send_segment(snd_nxt_, 0, tcpflag::kAck); }
+  // A pure ACK carries the highest sequence sent (within the peer's window), not snd_nxt_:
+  // after an RTO's go-back snd_nxt_ lies below what the peer already holds, and a peer that
+  // received past it drops such an ACK as old — with the window update it carried (as
+  // Linux's tcp_acceptable_seq; its snd_nxt never goes back).
+  void send_ack() { send_segment(seq_max(snd_nxt_, seq_min(snd_max_, snd_una_ + snd_wnd_)), 0, tcpflag::kAck); }
   void send_rst(SeqNum seq);
   void retransmit_head();                                  // one MSS from snd_una
   uint16_t window_to_advertise(bool syn);

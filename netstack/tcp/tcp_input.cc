@@ -149,9 +149,12 @@ bool TcpConnection::acceptable(const TcpSegment& seg) const {
   uint32_t len = seg.seg_len();
   uint32_t wnd = rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
   if (wnd == 0) {
-    // RFC 9293: with a zero window only RCV.NXT is acceptable; its ACK, RST and FIN are still
-    // processed (data is trimmed away by process_data).
-    return seg.seq == rcv_nxt_;
+    // RFC 9293: with a zero window "special allowance should be made to accept valid ACKs".
+    // As Linux (tcp_sequence), a segment that starts at or before RCV.NXT and ends at or
+    // after what we last acknowledged is taken for its ACK, RST and FIN; its data is trimmed
+    // away by process_data. Only RCV.NXT exactly would miss the peer's retransmission of
+    // data we hold but whose ACK it never got — and with it the ACK that frees our sender.
+    return seg.seq <= rcv_nxt_ && seg.seq + len >= last_ack_sent_;
   }
   SeqNum end = rcv_nxt_ + wnd;
   if (len == 0) return seq_in(seg.seq, rcv_nxt_, end);

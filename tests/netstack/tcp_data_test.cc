@@ -210,6 +210,48 @@ TEST(TcpData, OurZeroWindowAndWindowUpdateAfterRead) {
   EXPECT_TRUE(h.expect({.flags = A, .seq = s, .ack = 5097, .win = 4096})) << "window update once the reader made room";
 }
 
+// The echo deadlock the tap test caught under loss: our window is zero (the reader is
+// blocked), the peer got our last ACKs' data but not the ACKs, and retransmits a segment we
+// already hold — carrying the ACK of our data. RFC 9293 asks for "special allowance" for
+// ACKs at a zero window: the segment is taken for its ACK (its data is old), so our sender
+// moves on. Only RCV.NXT exactly would drop it, and the peer's ACK with it, forever.
+TEST(TcpData, AtAZeroWindowARetransmissionOfHeldDataStillDeliversItsAck) {
+  StackConfig cfg = test_config();
+  cfg.tcp.rcv_buf = 4096;
+  TcpScript h(cfg);
+  SocketId c = h.establish_passive();
+  h.stack().set_nodelay(c, true);
+  uint32_t s = h.iss() + 1;
+  ASSERT_EQ(*h.stack().send(c, payload(1000)), 1000u);
+  EXPECT_TRUE(h.expect({.flags = P | A, .seq = s, .ack = 1001, .len = 1000}));
+  h.inject({.flags = A, .seq = 1001, .ack = s, .data = payload(2048)});
+  h.inject({.flags = A, .seq = 3049, .ack = s, .data = payload(2048)});
+  EXPECT_TRUE(h.expect({.flags = A, .seq = s + 1000, .ack = 5097, .win = 0}));
+  // That ACK was lost; the peer retransmits its last segment, now acknowledging our data.
+  h.inject({.flags = A, .seq = 3049, .ack = s + 1000, .data = payload(2048)});
+  EXPECT_TRUE(h.expect({.flags = A, .seq = s + 1000, .ack = 5097, .win = 0})) << "the duplicate is re-ACKed";
+  EXPECT_EQ(h.stack().tcp_info(c)->unacked, 0u) << "and its ACK was taken";
+}
+
+// After an RTO's go-back, snd_nxt_ lies below what the peer holds; a pure ACK carries the
+// highest sequence sent, or a peer that received past snd_nxt_ drops it as old (with the
+// window update in it).
+TEST(TcpData, APureAckAfterAGoBackCarriesTheHighestSequenceSent) {
+  StackConfig cfg = test_config();
+  cfg.tcp.tail_loss_probe = false;
+  TcpScript h(cfg);
+  SocketId c = h.establish_passive();
+  h.stack().set_nodelay(c, true);
+  uint32_t s = h.iss() + 1;
+  ASSERT_EQ(*h.stack().send(c, payload(3000)), 3000u);
+  for (int i = 0; i < 3; ++i) h.next();
+  h.at_ms(200);
+  EXPECT_TRUE(h.expect({.flags = A, .seq = s, .ack = 1001, .len = 1460})) << "the RTO resends the head";
+  h.inject({.flags = A, .seq = 1001, .ack = s, .data = payload(100)});
+  h.at_ms(240);  // the delayed ACK
+  EXPECT_TRUE(h.expect({.flags = A, .seq = s + 3000, .ack = 1101})) << "not seq " << s + 1460;
+}
+
 // RFC 6298: RTO doubles on each expiry; Karn: the ACK of a retransmitted segment gives no
 // RTT sample, so the backed-off RTO stays for the next segment.
 TEST(TcpData, RetransmissionTimeoutBacksOffAndKarnKeepsIt) {
