@@ -25,6 +25,7 @@ uint64_t thread_cpu_ns() {
 void Ofproto::handler_loop() {
   constexpr uint32_t kBatch = 64;
   dp::Upcall batch[kBatch];
+  HandlerScratch scratch;
   while (running_.load(std::memory_order_relaxed)) {
     uint32_t n = dp_->recv_upcalls(batch, kBatch);
     if (n == 0) {
@@ -35,17 +36,17 @@ void Ofproto::handler_loop() {
     // CPU time, not wall time: the handler shares its core, and "misses per handler core"
     // must not count the time another thread had the core.
     const uint64_t t0 = thread_cpu_ns();
-    handle_upcalls(batch, n);
+    handle_upcalls(batch, n, scratch);
     counters_.handler_busy_ns.fetch_add(thread_cpu_ns() - t0, std::memory_order_relaxed);
   }
 }
 
-void Ofproto::handle_upcalls(dp::Upcall* upcalls, uint32_t n) {
-  std::vector<dp::FlowPut> puts;
-  std::vector<std::vector<uint64_t>> put_rules;
-  std::vector<dp::ExecuteRequest> execs;
-  puts.reserve(n);
-  execs.reserve(n);
+void Ofproto::handle_upcalls(dp::Upcall* upcalls, uint32_t n, HandlerScratch& scratch) {
+  std::vector<dp::FlowPut>& puts = scratch.puts;
+  std::vector<dp::ExecuteRequest>& execs = scratch.execs;
+  puts.clear();
+  execs.clear();
+  if (scratch.put_rules.size() < n) scratch.put_rules.resize(n);
   const uint64_t now = now_ms();
   counters_.upcalls.fetch_add(n, std::memory_order_relaxed);
 
@@ -62,7 +63,8 @@ void Ofproto::handle_upcalls(dp::Upcall* upcalls, uint32_t n) {
     }
     XlateContext ctx;
     ctx.flow = up.key;
-    std::vector<uint64_t> rules;
+    std::vector<uint64_t>& rules = scratch.put_rules[puts.size()];
+    rules.clear();
     xlate_.translate(ctx, now, up.packet->pkt_len, &rules);
     if (ctx.overflow) {
       counters_.xlate_overflow.fetch_add(1, std::memory_order_relaxed);
@@ -71,14 +73,13 @@ void Ofproto::handle_upcalls(dp::Upcall* upcalls, uint32_t n) {
     }
     if (room) {
       puts.push_back(dp::FlowPut{up.key, ctx.wildcards, ctx.actions, dp::FlowPutMode::kCreate});
-      put_rules.push_back(std::move(rules));
     } else {
       counters_.flow_limit_hit.fetch_add(1, std::memory_order_relaxed);
     }
     execs.push_back(dp::ExecuteRequest{up.packet, up.key.in_port, ctx.actions});
   }
   if (!puts.empty()) {
-    std::vector<uint64_t> ids;
+    std::vector<uint64_t>& ids = scratch.ids;
     std::vector<Status> results = dp_->flow_put_batch(puts, &ids);
     std::lock_guard ukeys_lock(ukeys_mutex_);
     for (size_t i = 0; i < puts.size(); ++i) {
@@ -91,7 +92,7 @@ void Ofproto::handle_upcalls(dp::Upcall* upcalls, uint32_t n) {
         continue;
       }
       Ukey& u = ukeys_[ids[i]];
-      u.rules = std::move(put_rules[i]);
+      u.rules.assign(scratch.put_rules[i].begin(), scratch.put_rules[i].end());
       u.created_ms = now;
       bool learns = true;
       for (uint8_t b : puts[i].mask.dl_src) learns = learns && b == 0xff;
