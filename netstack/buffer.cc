@@ -46,34 +46,16 @@ size_t ByteQueue::append(std::span<const uint8_t> data) {
 }
 
 size_t ByteQueue::copy_out(size_t offset, std::span<uint8_t> out) const {
-  if (offset >= size_) return 0;
-  size_t n = std::min(out.size(), size_ - offset);
-  size_t pos = head_ + offset;
-  size_t done = 0;
-  while (done < n) {
-    size_t ci = pos / ChunkPool::kChunkSize, co = pos % ChunkPool::kChunkSize;
-    size_t k = std::min(ChunkPool::kChunkSize - co, n - done);
-    std::memcpy(out.data() + done, chunks_[ci] + co, k);
-    done += k;
-    pos += k;
-  }
-  return n;
+  return for_each_piece(offset, out.size(), [&](const uint8_t* piece, size_t k, size_t done) {
+    std::memcpy(out.data() + done, piece, k);
+  });
 }
 
 size_t ByteQueue::copy_out_csum(size_t offset, std::span<uint8_t> out, uint32_t* sum) const {
   *sum = 0;
-  if (offset >= size_) return 0;
-  size_t n = std::min(out.size(), size_ - offset);
-  size_t pos = head_ + offset;
-  size_t done = 0;
-  while (done < n) {
-    size_t ci = pos / ChunkPool::kChunkSize, co = pos % ChunkPool::kChunkSize;
-    size_t k = std::min(ChunkPool::kChunkSize - co, n - done);
-    *sum = csum_add_at(*sum, csum_copy(out.data() + done, chunks_[ci] + co, k, 0), done);
-    done += k;
-    pos += k;
-  }
-  return n;
+  return for_each_piece(offset, out.size(), [&](const uint8_t* piece, size_t k, size_t done) {
+    *sum = csum_add_at(*sum, csum_copy(out.data() + done, piece, k, 0), done);
+  });
 }
 
 void ByteQueue::consume(size_t n) {

@@ -7,6 +7,7 @@
 // Thread safety: none; owned by one Stack.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -61,6 +62,23 @@ class ByteQueue {
   size_t views(std::span<std::span<const uint8_t>> out) const;
 
  private:
+  // Calls fn(piece, length, bytes_before) for the contiguous pieces (at most one chunk each)
+  // of the min(n, size() - offset) bytes from offset; returns that count.
+  template <typename Fn>
+  size_t for_each_piece(size_t offset, size_t n, Fn&& fn) const {
+    if (offset >= size_) return 0;
+    n = std::min(n, size_ - offset);
+    size_t pos = head_ + offset;
+    for (size_t done = 0; done < n;) {
+      size_t ci = pos / ChunkPool::kChunkSize, co = pos % ChunkPool::kChunkSize;
+      size_t k = std::min(ChunkPool::kChunkSize - co, n - done);
+      fn(chunks_[ci] + co, k, done);
+      done += k;
+      pos += k;
+    }
+    return n;
+  }
+
   ChunkPool* pool_;
   // A vector, not a deque: an empty queue allocates nothing (libstdc++'s deque allocates
   // ~600 bytes at construction — two per connection, measurable in connections/s), and a

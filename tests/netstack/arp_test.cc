@@ -9,13 +9,6 @@ namespace {
 
 using namespace test;
 
-uint64_t counter(const Stack& s, const std::string& name) {
-  auto m = s.counters();
-  auto it = m.find("netstack." + name);
-  EXPECT_NE(it, m.end()) << name;
-  return it == m.end() ? 0 : it->second;
-}
-
 TEST(Arp, RepliesToRequestForOurAddressAndLearnsSender) {
   CaptureLink link;
   Stack s(test_config(), &link);

@@ -8,13 +8,6 @@ namespace {
 
 using namespace test;
 
-uint64_t counter(const Stack& s, const std::string& name) {
-  auto m = s.counters();
-  auto it = m.find("netstack." + name);
-  EXPECT_NE(it, m.end()) << name;
-  return it == m.end() ? 0 : it->second;
-}
-
 struct Ipv4Fixture : ::testing::Test {
   Ipv4Fixture() : s(test_config(), &link) {
     s.input(arp_frame(ArpPacket::kRequest, kPeerMac, kPeerIp, MacAddr{}, kStackIp, MacAddr::broadcast()));

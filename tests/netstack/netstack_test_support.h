@@ -16,6 +16,15 @@
 
 namespace sluice::ns::test {
 
+// A stack counter by its name after "netstack." (e.g. "tcp.retransmits"); a name the stack
+// does not have fails the test rather than reading as 0.
+inline uint64_t counter(const Stack& s, const std::string& name) {
+  auto m = s.counters();
+  auto it = m.find("netstack." + name);
+  EXPECT_NE(it, m.end()) << name;
+  return it == m.end() ? 0 : it->second;
+}
+
 // A Link that records what the stack sends and feeds it what the test injects.
 class CaptureLink : public Link {
  public:

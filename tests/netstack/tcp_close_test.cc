@@ -10,13 +10,6 @@ namespace {
 using namespace test;
 using namespace test::f;
 
-uint64_t counter(const Stack& s, const std::string& name) {
-  auto m = s.counters();
-  auto it = m.find("netstack." + name);
-  EXPECT_NE(it, m.end()) << name;
-  return it == m.end() ? 0 : it->second;
-}
-
 TEST(TcpClose, ActiveCloseThroughTimeWait) {
   TcpScript h;
   SocketId c = h.establish_passive();

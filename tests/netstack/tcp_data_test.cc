@@ -12,13 +12,6 @@ namespace {
 using namespace test;
 using namespace test::f;
 
-uint64_t counter(const Stack& s, const std::string& name) {
-  auto m = s.counters();
-  auto it = m.find("netstack." + name);
-  EXPECT_NE(it, m.end()) << name;
-  return it == m.end() ? 0 : it->second;
-}
-
 std::vector<uint8_t> payload(size_t n, uint8_t seed = 0) {
   std::vector<uint8_t> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(seed + i * 13);

@@ -12,13 +12,6 @@ using namespace test;
 using namespace test::f;
 using Blocks = std::vector<std::pair<uint32_t, uint32_t>>;
 
-uint64_t counter(const Stack& s, const std::string& name) {
-  auto m = s.counters();
-  auto it = m.find("netstack." + name);
-  EXPECT_NE(it, m.end()) << name;
-  return it == m.end() ? 0 : it->second;
-}
-
 std::vector<uint8_t> payload(size_t n) { return std::vector<uint8_t>(n, 0x42); }
 
 TEST(TcpLoss, SackPermittedIsNegotiated) {
