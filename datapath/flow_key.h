@@ -16,8 +16,9 @@
 #include <cstdint>
 #include <cstring>
 
+#include <nmmintrin.h>  // SSE4.2 CRC32; DPDK's flags build for corei7
+
 #include <rte_byteorder.h>
-#include <rte_hash_crc.h>
 
 namespace sluice::dp {
 
@@ -80,16 +81,25 @@ inline bool operator==(const FlowKey& a, const FlowKey& b) {
   return diff == 0;
 }
 
-// Hash of the whole key (exact-match tiers). CRC32C is one instruction per word; two
-// independent chains halve the latency of the dependent crc32 sequence.
+// Hash of the whole key (exact-match tiers): CRC32C, one instruction per 64-bit word, in two
+// independent chains. Words 5 and 7-11 hold only the low halves of IPv6 addresses, the flow
+// label and ARP/ND fields, all zero for IPv4, so they are first folded into one word with xors
+// and rotations: 7 CRCs instead of 12, a third of the PMD's hashing (perf, 2026-11-29). A fold
+// can collide where CRCs would not; that costs an exact-match miss, never a wrong match.
 inline uint32_t flow_key_hash(const FlowKey& key, uint32_t seed = 0) {
   const KeyWord* w = key.words();
-  uint32_t a = seed, b = seed ^ 0x9e3779b9u;
-  for (size_t i = 0; i < FlowKey::kWords; i += 2) {
-    a = rte_hash_crc_8byte(w[i], a);
-    b = rte_hash_crc_8byte(w[i + 1], b);
-  }
-  return a ^ ((b << 16) | (b >> 16));
+  auto rotl = [](uint64_t v, int r) { return v << r | v >> (64 - r); };
+  const uint64_t rare = w[5] ^ rotl(w[7], 13) ^ rotl(w[8], 26) ^ rotl(w[9], 39) ^ rotl(w[10], 52) ^ rotl(w[11], 7);
+  uint64_t a = seed, b = seed ^ 0x9e3779b9u;
+  a = _mm_crc32_u64(a, w[0]);
+  b = _mm_crc32_u64(b, w[1]);
+  a = _mm_crc32_u64(a, w[2]);
+  b = _mm_crc32_u64(b, w[3]);
+  a = _mm_crc32_u64(a, w[4]);
+  b = _mm_crc32_u64(b, w[6]);
+  a = _mm_crc32_u64(a, rare);
+  const auto lo = static_cast<uint32_t>(a), hi = static_cast<uint32_t>(b);
+  return lo ^ ((hi << 16) | (hi >> 16));
 }
 
 // out = key & mask.

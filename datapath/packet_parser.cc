@@ -312,6 +312,53 @@ ParseResult parse(const uint8_t* data, uint32_t avail, uint32_t wire_len, uint32
   }
 }
 
+// The frame nearly every PMD sees: untagged Ethernet, IPv4 without options and not a
+// fragment, then UDP or TCP, with those headers readable. The key is built as twelve whole
+// words (no zeroing pass, no field stores), about half parse()'s cost on the vhost loop.
+// Returns false, having written nothing, for any other frame; parse() then does the work.
+// Gives exactly parse()'s key and offsets (PacketParserBurst tests compare the two).
+bool parse_ipv4_l4_fast(const uint8_t* data, uint32_t avail, uint32_t wire_len, uint32_t in_port,
+                        FlowKey& key, ParseResult& result) {
+  constexpr uint32_t kL4 = kEthHeaderLen + 20;
+  constexpr uint32_t kUdpLen = 8, kTcpLen = 20;
+  if (avail < kL4 + kUdpLen) return false;
+  const uint8_t* ip = data + kEthHeaderLen;
+  const uint8_t* l4 = ip + 20;
+  if (load_be16(data + 12) != kEthTypeIpv4 || ip[0] != 0x45) return false;
+  const uint32_t total_len = load_be16(ip + 2);
+  if (total_len < 20 + kUdpLen || total_len > wire_len - kEthHeaderLen) return false;
+  if ((load_be16(ip + 6) & 0x3fff) != 0) return false;  // MF or an offset: a fragment
+  const uint8_t proto = ip[9];
+  uint64_t tcp_flags = 0;
+  if (proto == kProtoTcp) {
+    if (avail < kL4 + kTcpLen || total_len < 20 + kTcpLen) return false;
+    const uint16_t offset_flags = load_be16(l4 + 12);
+    const uint32_t header_len = static_cast<uint32_t>(offset_flags >> 12) * 4;
+    if (header_len < kTcpLen || header_len > total_len - 20) return false;
+    tcp_flags = rte_cpu_to_be_16(offset_flags & 0x0fff);
+  } else if (proto != kProtoUdp) {
+    return false;
+  }
+  auto load32 = [](const uint8_t* p) { uint32_t v; std::memcpy(&v, p, 4); return uint64_t{v}; };
+  uint64_t eth_dst_src;
+  std::memcpy(&eth_dst_src, data, 8);
+  uint16_t dl_type;
+  std::memcpy(&dl_type, data + 12, 2);
+  // Word by word, as FlowKey lays the fields out (little-endian words, fields in wire order).
+  static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN);
+  KeyWord* w = key.words();
+  w[0] = in_port | uint64_t{dl_type} << 32;                                        // in_port dl_type vlan_tci
+  w[1] = uint64_t{proto} << 16 | uint64_t{ip[1]} << 32 | uint64_t{ip[8]} << 40 | tcp_flags << 48;
+  w[2] = eth_dst_src;                                                               // dl_dst, dl_src[0..1]
+  w[3] = load32(data + 8) | load32(l4) << 32;                                       // dl_src[2..5], tp_src, tp_dst
+  w[4] = load32(ip + 12);                                                           // nw_src
+  w[5] = 0;
+  w[6] = load32(ip + 16);                                                           // nw_dst
+  w[7] = w[8] = w[9] = w[10] = w[11] = 0;
+  result = {static_cast<uint16_t>(kEthHeaderLen), static_cast<uint16_t>(kL4)};
+  return true;
+}
+
 }  // namespace
 
 ParseResult parse_frame(const uint8_t* data, uint32_t len, uint32_t in_port, FlowKey& key,
@@ -344,7 +391,10 @@ void parse_burst(rte_mbuf* const* pkts, uint16_t n, uint32_t in_port, FlowKey* k
         wire_len = avail;  // the chain holds fewer bytes than pkt_len claims
       }
     }
-    const ParseResult r = parse(data, avail, wire_len, in_port, keys[i], counters);
+    ParseResult r;
+    if (!parse_ipv4_l4_fast(data, avail, wire_len, in_port, keys[i], r)) {
+      r = parse(data, avail, wire_len, in_port, keys[i], counters);
+    }
     const uint32_t l3_len = r.l4_offset != 0 ? r.l4_offset - r.l3_offset : 0;
     // l2_len (7 bits) and l3_len (9 bits; headers that do not fit are reported as "no L4
     // start") written as one 64-bit store: two bitfield stores made the second one's 16-bit

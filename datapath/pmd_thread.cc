@@ -156,10 +156,12 @@ void PmdThread::process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n) {
     }
   }
 
-  // Counters are added once per run of packets of the same flow, not once per packet.
+  // Per run of packets of the same flow, not per packet: the counters are added, and a single
+  // output port is read and checked, once.
   Megaflow* run_flow = nullptr;
   uint64_t run_pkts = 0, run_bytes = 0;
   uint16_t run_flags = 0;
+  uint32_t run_out = kNoSingleOutput;  // the run's output port, when it is a single valid one
   for (uint64_t bits = hits; bits; bits &= bits - 1) {
     uint32_t i = __builtin_ctzll(bits);
     rte_mbuf* m = pkts[i];
@@ -169,14 +171,21 @@ void PmdThread::process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n) {
       run_flow = flow;
       run_pkts = run_bytes = 0;
       run_flags = 0;
+      run_out = flow->single_output.load(std::memory_order_acquire);
+      if (run_out > kMaxPorts || shared_.ports[run_out].load(std::memory_order_acquire) == nullptr) {
+        run_out = kNoSingleOutput;  // no single output, or an invalid one: the general path counts it
+      }
     }
     ++run_pkts;
     run_bytes += m->pkt_len;
     run_flags |= rte_be_to_cpu_16(keys[i].tcp_flags);
 
-    uint32_t out = flow->single_output.load(std::memory_order_acquire);
-    if (out != kNoSingleOutput) {
-      tx_enqueue(out, m);  // the common case, without the executor or the action list
+    if (run_out != kNoSingleOutput) {
+      tx_append(run_out, m);  // the common case, without the executor or the action list
+      continue;
+    }
+    if (uint32_t out = flow->single_output.load(std::memory_order_acquire); out != kNoSingleOutput) {
+      tx_enqueue(out, m);  // an output to a port that is gone: counted there
       continue;
     }
     const ActionList* actions = flow->actions.load(std::memory_order_acquire);
@@ -197,10 +206,7 @@ void PmdThread::tx_enqueue(uint32_t port_no, rte_mbuf* m) {
     rte_pktmbuf_free(m);
     return;
   }
-  TxBuffer& buf = tx_[port_no];
-  if (buf.count == 0) tx_dirty_[n_tx_dirty_++] = static_cast<uint16_t>(port_no);
-  buf.pkts[buf.count++] = m;
-  if (buf.count == kBurstSize) flush_port(port_no);
+  tx_append(port_no, m);
 }
 
 void PmdThread::flush_port(uint32_t port_no) {

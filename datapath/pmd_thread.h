@@ -99,6 +99,13 @@ class PmdThread {
   static int entry(void* self);
   void run();
   void process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n);
+  // Queues m for port_no, which the caller has checked exists.
+  void tx_append(uint32_t port_no, rte_mbuf* m) {
+    TxBuffer& buf = tx_[port_no];
+    if (buf.count == 0) tx_dirty_[n_tx_dirty_++] = static_cast<uint16_t>(port_no);
+    buf.pkts[buf.count++] = m;
+    if (buf.count == kBurstSize) flush_port(port_no);
+  }
   void flush_tx();
   void flush_port(uint32_t port_no);
   void flush_upcalls();

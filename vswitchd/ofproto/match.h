@@ -69,7 +69,7 @@ inline void mask_or(MatchMask& into, const MatchMask& other) {
 
 inline uint32_t match_key_hash(const MatchKey& k, uint32_t seed = 0) {
   uint32_t h = seed;
-  for (size_t i = 0; i < MatchKey::kWords; ++i) h = rte_hash_crc_8byte(k.words()[i], h);
+  for (size_t i = 0; i < MatchKey::kWords; ++i) h = static_cast<uint32_t>(_mm_crc32_u64(h, k.words()[i]));
   return h;
 }
 

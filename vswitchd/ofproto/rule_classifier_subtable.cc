@@ -113,7 +113,7 @@ uint32_t RuleSubtable::hash_key(const MatchKey& key, uint32_t stage_hashes[kMaxS
   uint32_t h = 0;
   unsigned w = 0;
   for (unsigned s = 0; s < n_stages_; ++s) {
-    for (; w < stage_end_[s]; ++w) h = rte_hash_crc_8byte(k[stage_words_[w].word] & stage_words_[w].mask, h);
+    for (; w < stage_end_[s]; ++w) h = static_cast<uint32_t>(_mm_crc32_u64(h, k[stage_words_[w].word] & stage_words_[w].mask));
     stage_hashes[s] = h;
   }
   return h;
@@ -264,7 +264,7 @@ const Rule* RuleSubtable::lookup(const MatchKey& packet, TrieProbe& probe, Match
   unsigned s = 0;
   const Rule* found = nullptr;
   for (; s < n_stages_; ++s) {
-    for (; w < stage_end_[s]; ++w) h = rte_hash_crc_8byte(p[stage_words_[w].word] & stage_words_[w].mask, h);
+    for (; w < stage_end_[s]; ++w) h = static_cast<uint32_t>(_mm_crc32_u64(h, p[stage_words_[w].word] & stage_words_[w].mask));
     if (s + 1 < n_stages_) {
       if (stage_sets_[s].find(h, kAnySlot) == kNpos) break;
     } else {
@@ -291,7 +291,7 @@ void RuleSubtable::prefetch(const MatchKey& packet) const {
   uint32_t h = 0;
   unsigned w = 0;
   for (unsigned s = 0; s < n_stages_; ++s) {
-    for (; w < stage_end_[s]; ++w) h = rte_hash_crc_8byte(p[stage_words_[w].word] & stage_words_[w].mask, h);
+    for (; w < stage_end_[s]; ++w) h = static_cast<uint32_t>(_mm_crc32_u64(h, p[stage_words_[w].word] & stage_words_[w].mask));
     if (s + 1 < n_stages_) {
       stage_sets_[s].prefetch(h);
     } else {
