@@ -4,7 +4,7 @@
 # rule sets), so the three harnesses can be compared side by side.
 # Usage: bench/loop.sh RULESET FLOWS SECONDS     RULESET: port | l3acl | hosts
 # Prints: "sluice RULESET flows=N rules=R add-rules-s=T megaflows=M delivered= X Mpps cycles/pkt=C
-#          pmd_cpu_ns/pkt=P emc_hits=.. megaflow_hits=.."
+#          pmd_cpu_ns/pkt=P emc_hits=.. simple_match_hits=.. megaflow_hits=.."
 # cycles/pkt is the PMD's own TSC count (busy cycles / packets), which includes any time the
 # kernel gave core 1 to someone else; pmd_cpu_ns/pkt is the PMD thread's busy CPU time per
 # packet over the traffic window (from 2 s in), which does not: use it on a loaded machine.
@@ -78,5 +78,5 @@ snap() { echo "$1" | tr ' ' '\n' | grep "^$2=" | cut -d= -f2; }
 CPU_NS=$(awk -v rt=$((RT1 - RT0)) -v b=$(( $(snap "$SNAP1" busy_cycles) - $(snap "$SNAP0" busy_cycles) )) \
   -v i=$(( $(snap "$SNAP1" idle_cycles) - $(snap "$SNAP0" idle_cycles) )) -v n=$(( $(snap "$SNAP1" rx_packets) - $(snap "$SNAP0" rx_packets) )) \
   'BEGIN{ if (n > 0 && b + i > 0) printf "%.1f", rt * b / (b + i) / n; else print "n/a" }')
-echo "sluice $RULES flows=$FLOWS rules=$NR add-rules-s=$ADD megaflows=$MF delivered= $(awk -v r=$RX 'BEGIN{printf "%.2f", r/1e6}') Mpps cycles/pkt=$(field cycles/pkt) pmd_cpu_ns/pkt=$CPU_NS emc_hits=$(field emc_hits) megaflow_hits=$(field megaflow_hits) misses=$(field misses) megaflows-installed=${INST:-0} megaflows-per-handler-s=$MPS"
+echo "sluice $RULES flows=$FLOWS rules=$NR add-rules-s=$ADD megaflows=$MF delivered= $(awk -v r=$RX 'BEGIN{printf "%.2f", r/1e6}') Mpps cycles/pkt=$(field cycles/pkt) pmd_cpu_ns/pkt=$CPU_NS emc_hits=$(field emc_hits) simple_match_hits=$(field simple_match_hits) megaflow_hits=$(field megaflow_hits) misses=$(field misses) megaflows-installed=${INST:-0} megaflows-per-handler-s=$MPS"
 [ -n "${LOOP_VERBOSE:-}" ] && { cat $D/sw.log; tail -30 $D/gen.log; } || true

@@ -31,6 +31,7 @@ void print_pmds(const v1::PmdStatsResponse& r) {
     std::printf("  packets received: %" PRIu64 "\n", p.rx_packets());
     std::printf("  emc hits: %" PRIu64 " (%.1f %%)\n", p.emc_hits(), pct(p.emc_hits(), p.rx_packets()));
     std::printf("  emc bypassed: %" PRIu64 "\n", p.emc_bypassed());
+    std::printf("  simple match hits: %" PRIu64 " (%.1f %%)\n", p.simple_match_hits(), pct(p.simple_match_hits(), p.rx_packets()));
     std::printf("  megaflow hits: %" PRIu64 " (%.1f %%)\n", p.megaflow_hits(), pct(p.megaflow_hits(), p.rx_packets()));
     std::printf("  miss with success upcall: %" PRIu64 "\n", p.misses());
     std::printf("  miss with failed upcall: %" PRIu64 "\n", p.upcalls_lost());

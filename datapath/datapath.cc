@@ -208,6 +208,7 @@ std::vector<PmdStats> Datapath::pmd_stats() const {
     s.rx_packets = c.rx_packets.load(std::memory_order_relaxed);
     s.emc_hits = c.emc_hits.load(std::memory_order_relaxed);
     s.emc_bypassed = c.emc_bypassed.load(std::memory_order_relaxed);
+    s.simple_match_hits = c.simple_match_hits.load(std::memory_order_relaxed);
     s.megaflow_hits = c.megaflow_hits.load(std::memory_order_relaxed);
     s.misses = c.misses.load(std::memory_order_relaxed);
     s.upcalls_lost = c.upcall_ratelimit.load(std::memory_order_relaxed) +

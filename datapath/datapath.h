@@ -100,6 +100,7 @@ struct PmdStats {
   uint64_t rx_packets = 0;
   uint64_t emc_hits = 0;
   uint64_t emc_bypassed = 0;  // packets that skipped an EMC that was missing most lookups
+  uint64_t simple_match_hits = 0;  // switched by a port-wide megaflow without a parse or lookup
   uint64_t megaflow_hits = 0;
   uint64_t misses = 0;
   uint64_t upcalls_lost = 0;   // rate-limited + queue full

@@ -35,7 +35,8 @@ MegaflowClassifier::MegaflowClassifier(rte_rcu_qsbr* rcu, uint32_t max_flows,
     : rcu_(rcu),
       max_flows_(max_flows),
       initial_capacity_(std::max<uint32_t>(initial_subtable_capacity, 16)),
-      subtables_(new SubtableVec{}) {}
+      subtables_(new SubtableVec{}),
+      port_wide_(new std::atomic<Megaflow*>[kMaxPorts + 1]()) {}
 
 MegaflowClassifier::~MegaflowClassifier() {
   std::lock_guard lock(mutex_);
@@ -127,6 +128,9 @@ Result<Megaflow*> MegaflowClassifier::insert_locked(const FlowKey& key, const Fl
   }
   ++st->count;
   flow_by_id_.emplace(flow->id, flow);
+  if (is_port_wide_mask(mask) && masked.in_port <= kMaxPorts) {
+    port_wide_[masked.in_port].store(flow, std::memory_order_release);
+  }
   return flow;
 }
 
@@ -340,6 +344,9 @@ void MegaflowClassifier::remove_locked(Megaflow* flow) {
   // sees live == false (see lookup_batch).
   flow->live.store(false, std::memory_order_relaxed);
   flow->generation.fetch_add(1, std::memory_order_release);
+  if (flow->key.in_port <= kMaxPorts && port_wide_[flow->key.in_port].load(std::memory_order_relaxed) == flow) {
+    port_wide_[flow->key.in_port].store(nullptr, std::memory_order_release);
+  }
   st->index.load(std::memory_order_relaxed)->remove(flow, st->hash_of(flow->key));
   flow_by_id_.erase(flow->id);
   --st->count;
@@ -459,6 +466,22 @@ uint64_t MegaflowClassifier::lookup_batch(const FlowKey* const* keys, uint32_t n
     if (!unmatched) break;
   }
   return all & ~unmatched;
+}
+
+MegaflowRef MegaflowClassifier::port_wide(uint32_t in_port) const {
+  if (in_port > kMaxPorts) return {};
+  Megaflow* flow = port_wide_[in_port].load(std::memory_order_acquire);
+  if (flow == nullptr) return {};
+  // As lookup_batch: generation first, then live.
+  const uint32_t generation = flow->generation.load(std::memory_order_acquire);
+  if (!flow->live.load(std::memory_order_relaxed)) return {};
+  return {flow, generation};
+}
+
+bool MegaflowClassifier::is_port_wide_mask(const FlowMask& mask) {
+  FlowMask only_in_port{};
+  only_in_port.in_port = UINT32_MAX;
+  return mask == only_in_port;
 }
 
 MegaflowRef MegaflowClassifier::lookup(const FlowKey& key) const {

@@ -41,6 +41,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <unordered_map>
@@ -50,6 +51,7 @@
 #include "datapath/action_list_pool.h"
 #include "datapath/actions.h"
 #include "datapath/flow_key.h"
+#include "datapath/limits.h"
 #include "datapath/megaflow.h"
 #include "datapath/megaflow_index.h"
 #include "datapath/megaflow_pool.h"
@@ -112,6 +114,11 @@ class MegaflowClassifier {
   // Returns a bitmask of hits.
   uint64_t lookup_batch(const FlowKey* const* keys, uint32_t n, MegaflowRef* refs) const;
   MegaflowRef lookup(const FlowKey& key) const;
+  // The megaflow whose mask is in_port alone and that therefore matches every packet of that
+  // port, or {}. While one lives no other megaflow can apply to the port's packets (megaflows
+  // do not overlap), so a PMD may switch them without parsing them (OVS's "simple match").
+  MegaflowRef port_wide(uint32_t in_port) const;
+  static bool is_port_wide_mask(const FlowMask& mask);
 
  private:
   struct Subtable;
@@ -149,6 +156,7 @@ class MegaflowClassifier {
   const uint32_t initial_capacity_;
 
   std::atomic<const SubtableVec*> subtables_;  // read by PMDs
+  std::unique_ptr<std::atomic<Megaflow*>[]> port_wide_;  // by in_port; read by PMDs
 
   // Writer state, guarded by mutex_.
   mutable std::mutex mutex_;

@@ -109,6 +109,7 @@ void PmdThread::process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n) {
   MegaflowRef refs[kBurstSize];
 
   bump(counters_.rx_packets, n);
+  if (forward_port_wide(in_port, pkts, n)) return;
   parse_burst(pkts, n, in_port, keys, parse_counters_);
   for (uint16_t i = 0; i < n; ++i) key_ptrs[i] = &keys[i];
 
@@ -200,6 +201,25 @@ void PmdThread::process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n) {
   if (run_flow) run_flow->count(index_, run_pkts, run_bytes, now_tsc_, run_flags);
 }
 
+// OVS's "simple match": when one megaflow matches every packet of the port (its mask is
+// in_port alone) and outputs to one port, the burst goes there with no parse and no lookup.
+// Such a megaflow collects no TCP flags, and malformed frames it forwards are not counted by
+// the parser (it would forward them all the same).
+bool PmdThread::forward_port_wide(uint32_t in_port, rte_mbuf** pkts, uint16_t n) {
+  const MegaflowRef wide = shared_.classifier->port_wide(in_port);
+  if (wide.flow == nullptr) return false;
+  const uint32_t out = wide.flow->single_output.load(std::memory_order_acquire);
+  if (out > kMaxPorts || shared_.ports[out].load(std::memory_order_acquire) == nullptr) return false;
+  uint64_t bytes = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    bytes += pkts[i]->pkt_len;
+    tx_append(out, pkts[i]);
+  }
+  wide.flow->count(index_, n, bytes, now_tsc_, 0);
+  bump(counters_.simple_match_hits, n);
+  return true;
+}
+
 void PmdThread::tx_enqueue(uint32_t port_no, rte_mbuf* m) {
   if (port_no > kMaxPorts || shared_.ports[port_no].load(std::memory_order_acquire) == nullptr) {
     bump(counters_.output_invalid_port);
@@ -254,7 +274,7 @@ void PmdThread::flush_upcalls() {
 void PmdThread::clear_counters() {
   for (Counter* c : {&counters_.busy_cycles, &counters_.idle_cycles, &counters_.iterations,
                      &counters_.rx_packets, &counters_.emc_hits, &counters_.megaflow_hits,
-                     &counters_.misses, &counters_.emc_bypassed}) {
+                     &counters_.misses, &counters_.emc_bypassed, &counters_.simple_match_hits}) {
     c->store(0, std::memory_order_relaxed);
   }
   clear_requested_.store(false, std::memory_order_release);

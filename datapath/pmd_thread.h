@@ -64,6 +64,7 @@ struct PmdCounters {
   Counter busy_cycles{0}, idle_cycles{0}, iterations{0};
   Counter rx_packets{0}, emc_hits{0}, megaflow_hits{0}, misses{0};
   Counter emc_bypassed{0};          // packets that skipped the EMC (see PmdThread's bypass)
+  Counter simple_match_hits{0};     // packets switched by a port-wide megaflow, unparsed
   Counter upcall_ratelimit{0}, upcall_queue_full{0};
   Counter action_drop{0};           // a megaflow whose action list is empty
   Counter tx_full{0};               // the port's tx queue took fewer than offered
@@ -99,6 +100,7 @@ class PmdThread {
   static int entry(void* self);
   void run();
   void process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n);
+  bool forward_port_wide(uint32_t in_port, rte_mbuf** pkts, uint16_t n);
   // Queues m for port_no, which the caller has checked exists.
   void tx_append(uint32_t port_no, rte_mbuf* m) {
     TxBuffer& buf = tx_[port_no];

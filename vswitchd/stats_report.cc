@@ -10,10 +10,10 @@ void print_stats(const dp::Datapath& dp, const ofp::Ofproto& ofproto, std::FILE*
     double busy_pct = total ? 100.0 * static_cast<double>(s.busy_cycles) / static_cast<double>(total) : 0.0;
     double cpp = s.rx_packets ? static_cast<double>(s.busy_cycles) / static_cast<double>(s.rx_packets) : 0.0;
     std::fprintf(out,
-                 "pmd core=%u rx_packets=%" PRIu64 " emc_hits=%" PRIu64 " emc_bypassed=%" PRIu64 " megaflow_hits=%" PRIu64
+                 "pmd core=%u rx_packets=%" PRIu64 " emc_hits=%" PRIu64 " emc_bypassed=%" PRIu64 " simple_match_hits=%" PRIu64 " megaflow_hits=%" PRIu64
                  " misses=%" PRIu64 " upcalls_lost=%" PRIu64 " busy_cycles=%" PRIu64 " idle_cycles=%" PRIu64
                  " busy=%.1f%% cycles/pkt=%.1f rxqs=",
-                 s.core, s.rx_packets, s.emc_hits, s.emc_bypassed, s.megaflow_hits, s.misses, s.upcalls_lost, s.busy_cycles,
+                 s.core, s.rx_packets, s.emc_hits, s.emc_bypassed, s.simple_match_hits, s.megaflow_hits, s.misses, s.upcalls_lost, s.busy_cycles,
                  s.idle_cycles, busy_pct, cpp);
     for (size_t i = 0; i < s.rx_queues.size(); ++i) std::fprintf(out, "%s%s", i ? "," : "", s.rx_queues[i].c_str());
     std::fprintf(out, "\n");

@@ -232,6 +232,59 @@ TEST_F(ForwardingTest, FramesArriveExactlyWhereTheMegaflowsSendThem) {
       << "in use " << mbufs_in_use() << " baseline " << baseline;
 }
 
+// A megaflow that matches on in_port alone and outputs to one port takes the simple-match
+// path: no parse, no lookup. Every frame of the port, malformed ones too, goes where it says
+// and is counted on the megaflow; once it is gone, the port's frames are looked up again.
+TEST_F(ForwardingTest, APortWideMegaflowForwardsEveryFrameOfItsPortUnparsed) {
+  const uint32_t p1 = add_port_with_guest("sm1"), p2 = add_port_with_guest("sm2"), p3 = add_port_with_guest("sm3");
+  ASSERT_TRUE(p1 && p2 && p3);
+  const std::string wide = "in_port=" + std::to_string(p1);
+  ASSERT_TRUE(put(*dp_, wide + " actions=output:" + std::to_string(p2)));
+  const uint64_t baseline = mbufs_in_use();
+
+  std::vector<Frame> frames;
+  for (uint16_t seq = 0; seq < 30; ++seq) frames.push_back(udp_frame("10.0.0.1", "10.0.0.2", 1000, 2000, seq));
+  Frame truncated = udp_frame("10.0.0.1", "10.0.0.2", 1000, 2000, 99);
+  truncated.resize(20);  // cut inside the IPv4 header
+  frames.push_back(truncated);
+  ASSERT_EQ(guest(p1).send(frames), frames.size());
+  std::vector<Frame> at2 = guest(p2).receive(frames.size());
+  ASSERT_EQ(at2.size(), frames.size());
+  for (size_t i = 0; i < frames.size(); ++i) EXPECT_EQ(at2[i], frames[i]) << i;
+  EXPECT_TRUE(guest(p3).receive(1, 200ms).empty());
+
+  auto pmd = dp_->pmd_stats();
+  ASSERT_EQ(pmd.size(), 1u);
+  EXPECT_EQ(pmd[0].simple_match_hits, frames.size());
+  EXPECT_EQ(pmd[0].emc_hits + pmd[0].megaflow_hits + pmd[0].misses, 0u);
+  EXPECT_EQ(dp_->counters()["malformed.truncated_ipv4"], 0u) << "the port's frames were not parsed";
+  auto flows = dp_->flow_dump();
+  ASSERT_EQ(flows.size(), 1u);
+  EXPECT_EQ(flows[0].stats.packets, frames.size());
+
+  // A port-wide megaflow that rewrites needs the parse: it runs the general path.
+  ASSERT_TRUE(dp_->flow_del(flows[0].key, flows[0].mask));
+  ASSERT_TRUE(put(*dp_, wide + " actions=mod_nw_dst:10.9.9.9,output:" + std::to_string(p3)));
+  ASSERT_EQ(guest(p1).send({frames[0]}), 1u);
+  std::vector<Frame> at3 = guest(p3).receive(1);
+  ASSERT_EQ(at3.size(), 1u);
+  EXPECT_EQ(ipv4_of(at3[0])->dst_addr, ip("10.9.9.9"));
+  EXPECT_TRUE(checksums_ok(at3[0]));
+  pmd = dp_->pmd_stats();
+  EXPECT_EQ(pmd[0].simple_match_hits, frames.size());
+  EXPECT_EQ(pmd[0].emc_hits + pmd[0].megaflow_hits, 1u);
+
+  // Without it the frames miss (an upcall each).
+  ASSERT_TRUE(dp_->flow_del(flows[0].key, flows[0].mask));
+  ASSERT_EQ(guest(p1).send({frames[1]}), 1u);
+  std::vector<Upcall> ups(4);
+  uint32_t got = 0;
+  ASSERT_TRUE(test::wait_until([&] { got += dp_->recv_upcalls(ups.data() + got, 4 - got); return got >= 1; }, 2000ms));
+  for (uint32_t i = 0; i < got; ++i) rte_pktmbuf_free(ups[i].packet);
+  EXPECT_TRUE(guest(p2).receive(1, 200ms).empty());
+  EXPECT_TRUE(test::wait_until([&] { return mbufs_in_use() <= baseline; }, 2000ms));
+}
+
 TEST_F(ForwardingTest, MissesResolvedByAHandlerThenForwardedFromTheCache) {
   const uint32_t p1 = add_port_with_guest("mh1"), p2 = add_port_with_guest("mh2");
   ASSERT_TRUE(p1 && p2);

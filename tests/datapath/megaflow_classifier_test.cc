@@ -61,6 +61,45 @@ TEST_F(MegaflowClassifierTest, ModifySwapsActionsKeepingReferencesValid) {
   EXPECT_EQ(cls.lookup(key).flow, ref.flow);
 }
 
+TEST_F(MegaflowClassifierTest, APortWideMegaflowIsPublishedForItsPortWhileItLives) {
+  MegaflowClassifier cls(rcu_, 10);
+  FlowMask in_port_only{};
+  in_port_only.in_port = UINT32_MAX;
+  FlowMask in_port_and_type = in_port_only;
+  in_port_and_type.dl_type = 0xffff;
+  FlowMask part_of_in_port{};
+  part_of_in_port.in_port = 0xff;
+  EXPECT_TRUE(MegaflowClassifier::is_port_wide_mask(in_port_only));
+  EXPECT_FALSE(MegaflowClassifier::is_port_wide_mask(in_port_and_type));
+  EXPECT_FALSE(MegaflowClassifier::is_port_wide_mask(part_of_in_port));
+
+  std::mt19937 rng(4);
+  FlowKey key = random_key(rng);
+  key.in_port = 3;
+  FlowKey other_port = key;
+  other_port.in_port = 4;
+  ASSERT_TRUE(cls.insert(other_port, in_port_and_type, output_to(1)).is_ok());
+  ASSERT_TRUE(cls.insert(key, part_of_in_port, output_to(1)).is_ok());
+  EXPECT_EQ(cls.port_wide(3).flow, nullptr);
+  EXPECT_EQ(cls.port_wide(4).flow, nullptr);
+
+  auto wide = cls.insert(key, in_port_only, output_to(2));
+  ASSERT_TRUE(wide.is_ok());
+  MegaflowRef ref = cls.port_wide(3);
+  EXPECT_EQ(ref.flow, wide.value());
+  EXPECT_TRUE(ref.valid());
+  EXPECT_EQ(cls.port_wide(4).flow, nullptr);
+  EXPECT_EQ(cls.port_wide(kMaxPorts + 1).flow, nullptr);
+
+  ASSERT_TRUE(cls.remove(key, in_port_only).is_ok());
+  EXPECT_EQ(cls.port_wide(3).flow, nullptr);
+  EXPECT_FALSE(ref.valid());
+  ASSERT_TRUE(cls.insert(key, in_port_only, output_to(2)).is_ok());
+  EXPECT_NE(cls.port_wide(3).flow, nullptr);
+  cls.flush();
+  EXPECT_EQ(cls.port_wide(3).flow, nullptr);
+}
+
 TEST_F(MegaflowClassifierTest, AllZeroMaskMatchesEverything) {
   MegaflowClassifier cls(rcu_, 10);
   FlowMask zero;

@@ -46,6 +46,7 @@ grpc::Status StatsService::PmdStats(grpc::ServerContext*, const v1::PmdStatsRequ
     s->set_rx_packets(p.rx_packets);
     s->set_emc_hits(p.emc_hits);
     s->set_emc_bypassed(p.emc_bypassed);
+    s->set_simple_match_hits(p.simple_match_hits);
     s->set_megaflow_hits(p.megaflow_hits);
     s->set_misses(p.misses);
     s->set_upcalls_lost(p.upcalls_lost);
