@@ -22,6 +22,33 @@ struct alignas(64) MegaflowClassifier::Subtable {
   // Bumped by every PMD once per batch: a cache line of its own.
   alignas(64) std::atomic<uint64_t> hits{0};
 
+  // A mask that keeps all of in_port has megaflows of a few ports only: one bit per port that
+  // has any, so a lookup for a burst from one port skips the subtables of the others (OVS keeps
+  // a classifier per in_port for the same reason). Set before a port's first megaflow is
+  // published, cleared after its last one is gone.
+  bool in_port_exact = false;
+  std::atomic<uint64_t> port_bits[kMaxPorts / 64 + 1] = {};
+  std::unordered_map<uint32_t, uint32_t> flows_by_port;  // writer-only
+
+  bool may_hold_port(uint32_t in_port) const {
+    if (!in_port_exact || in_port > kMaxPorts) return true;
+    return (port_bits[in_port / 64].load(std::memory_order_relaxed) >> (in_port % 64)) & 1;
+  }
+  // delta +1 / -1 megaflows of in_port.
+  void count_port(uint32_t in_port, int delta) {
+    if (!in_port_exact || in_port > kMaxPorts) return;
+    uint32_t& n = flows_by_port[in_port];
+    n += delta;
+    const uint64_t bit = 1ull << (in_port % 64);
+    std::atomic<uint64_t>& w = port_bits[in_port / 64];
+    if (n == 0) {
+      flows_by_port.erase(in_port);
+      w.store(w.load(std::memory_order_relaxed) & ~bit, std::memory_order_relaxed);
+    } else if (n == 1 && delta > 0) {
+      w.store(w.load(std::memory_order_relaxed) | bit, std::memory_order_relaxed);
+    }
+  }
+
   IndexHash hash_of(const FlowKey& key) const { return index_hash(key, mask, words); }
 };
 
@@ -117,8 +144,10 @@ Result<Megaflow*> MegaflowClassifier::insert_locked(const FlowKey& key, const Fl
 
   // The index publishes the pointer with a release store: the fields above are visible to
   // any reader that finds it.
+  st->count_port(masked.in_port, +1);
   Status st_added = add_to_index_locked(st, flow);
   if (!st_added) {
+    st->count_port(masked.in_port, -1);
     // Never published: no grace period needed.
     release_unpublished_locked(shared);
     flow->live.store(false, std::memory_order_relaxed);
@@ -281,6 +310,7 @@ Result<MegaflowClassifier::Subtable*> MegaflowClassifier::add_subtable_locked(co
   auto* st = new Subtable;
   st->mask = mask;
   st->words = MaskWords::of(mask);
+  st->in_port_exact = mask.in_port == UINT32_MAX;
   st->index.store(index, std::memory_order_relaxed);
   st->capacity = initial_capacity_;
   subtable_by_mask_.emplace(mask, st);
@@ -349,6 +379,7 @@ void MegaflowClassifier::remove_locked(Megaflow* flow) {
   }
   st->index.load(std::memory_order_relaxed)->remove(flow, st->hash_of(flow->key));
   flow_by_id_.erase(flow->id);
+  st->count_port(flow->key.in_port, -1);
   --st->count;
   release_locked(flow->actions.load(std::memory_order_relaxed));
   defer_locked(Garbage::kMegaflow, flow);
@@ -404,7 +435,8 @@ void MegaflowClassifier::reclaim_locked(bool force) {
 // Per subtable, in three passes over the still-unmatched keys so that the cache misses of a
 // batch overlap: hash and prefetch both buckets; match signatures and prefetch the candidate
 // megaflows; compare keys and take references.
-uint64_t MegaflowClassifier::lookup_batch(const FlowKey* const* keys, uint32_t n, MegaflowRef* refs) const {
+uint64_t MegaflowClassifier::lookup_batch(const FlowKey* const* keys, uint32_t n, MegaflowRef* refs,
+                                          uint32_t in_port) const {
   if (n == 0) return 0;
   const uint64_t all = n >= 64 ? ~0ull : (1ull << n) - 1;
   for (uint32_t i = 0; i < n; ++i) refs[i] = MegaflowRef{};
@@ -416,6 +448,7 @@ uint64_t MegaflowClassifier::lookup_batch(const FlowKey* const* keys, uint32_t n
   uint64_t unmatched = all;
   const SubtableVec* vec = subtables_.load(std::memory_order_acquire);
   for (Subtable* st : vec->items) {
+    if (in_port != kAnyInPort && !st->may_hold_port(in_port)) continue;
     const MegaflowIndex* index = st->index.load(std::memory_order_acquire);
     for (uint64_t bits = unmatched; bits; bits &= bits - 1) {
       uint32_t i = __builtin_ctzll(bits);

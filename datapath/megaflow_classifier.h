@@ -111,8 +111,11 @@ class MegaflowClassifier {
 
   // ---- readers (PMD threads, lock-free, between RCU quiescent reports) ----
   // n <= 64. refs[i] gets the matching megaflow (with its generation) or {} on a miss.
-  // Returns a bitmask of hits.
-  uint64_t lookup_batch(const FlowKey* const* keys, uint32_t n, MegaflowRef* refs) const;
+  // Returns a bitmask of hits. in_port: every key has this in_port (a PMD's burst), which lets
+  // the lookup skip subtables holding only other ports' megaflows.
+  static constexpr uint32_t kAnyInPort = UINT32_MAX;
+  uint64_t lookup_batch(const FlowKey* const* keys, uint32_t n, MegaflowRef* refs,
+                        uint32_t in_port = kAnyInPort) const;
   MegaflowRef lookup(const FlowKey& key) const;
   // The megaflow whose mask is in_port alone and that therefore matches every packet of that
   // port, or {}. While one lives no other megaflow can apply to the port's packets (megaflows

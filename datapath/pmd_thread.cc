@@ -142,7 +142,7 @@ void PmdThread::process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n) {
       miss_keys[m] = key_ptrs[i];
       miss_index[m++] = static_cast<uint8_t>(i);
     }
-    uint64_t found = shared_.classifier->lookup_batch(miss_keys, m, miss_refs);
+    uint64_t found = shared_.classifier->lookup_batch(miss_keys, m, miss_refs, in_port);
     bump(counters_.megaflow_hits, __builtin_popcountll(found));
     bump(counters_.misses, m - __builtin_popcountll(found));
     for (uint32_t j = 0; j < m; ++j) {

@@ -316,12 +316,16 @@ void check_lookups(const MegaflowClassifier& cls, std::vector<RefEntry>& ref, st
   MegaflowRef refs[64];
   for (uint32_t done = 0; done < count;) {
     uint32_t n = 1 + rng() % 64;
+    // Half the batches are a PMD's: every key from one port, which lets subtables be skipped.
+    const bool one_port = rng() % 2;
+    const uint32_t port = ref[rng() % ref.size()].key.in_port ? ref[rng() % ref.size()].key.in_port : 1 + rng() % 8;
     for (uint32_t i = 0; i < n; ++i) {
       const RefEntry& e = ref[rng() % ref.size()];  // near live and removed entries alike
       keys[i] = rng() % 2 ? key_near(e.key, e.mask, rng) : random_key(rng, /*wide=*/true);
+      if (one_port) keys[i].in_port = port;
       ptrs[i] = &keys[i];
     }
-    uint64_t bits = cls.lookup_batch(ptrs, n, refs);
+    uint64_t bits = cls.lookup_batch(ptrs, n, refs, one_port ? port : MegaflowClassifier::kAnyInPort);
     for (uint32_t i = 0; i < n; ++i) {
       const RefEntry* match = nullptr;
       for (const RefEntry& e : ref) {
@@ -355,6 +359,7 @@ TEST_F(MegaflowClassifierTest, RandomizedAgainstBruteForce) {
   std::vector<FlowMask> masks;
   while (masks.size() < 20) {
     FlowMask m = random_mask(rng);
+    if (masks.size() % 4 == 3) m.in_port = 0;  // some masks ignore the port: never skipped
     bool dup = false;
     for (auto& x : masks) dup |= x == m;
     if (!dup) masks.push_back(m);
@@ -436,9 +441,10 @@ TEST_F(MegaflowClassifierTest, RandomizedAgainstBruteForce) {
   RecordProperty("hits", std::to_string(hits));
   RecordProperty("misses", std::to_string(misses));
   EXPECT_GT(cls.size(), 1000u);
-  // Both outcomes are exercised substantially.
+  // Both outcomes are exercised substantially (of 60000 lookups; the port-blind masks match
+  // more keys, so misses are the rarer outcome).
   EXPECT_GT(hits, 10000u);
-  EXPECT_GT(misses, 10000u);
+  EXPECT_GT(misses, 5000u);
 }
 
 // ---- lock-free readers racing the writer ----
