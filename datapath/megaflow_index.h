@@ -28,7 +28,10 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+
+#include <emmintrin.h>
 
 #include "datapath/flow_key.h"
 #include "datapath/megaflow.h"
@@ -120,12 +123,15 @@ class MegaflowIndex {
   static uint16_t signature(IndexHash h) { return static_cast<uint16_t>(h.h1 >> 16); }
 
   // Bitmask of the slots of b whose signature is sig.
+  // One 16-byte compare of the six signatures (and the two words after them, masked off):
+  // the scalar loop was a fifth of the lookup's time (perf, 2026-11-29). Each 16-bit lane is
+  // read whole, as the relaxed loads read it; a writer's concurrent store shows in it or not.
   static uint32_t match_slots(const Bucket* b, uint16_t sig) {
-    uint32_t bits = 0;
-    for (uint32_t s = 0; s < kSlots; ++s) {
-      bits |= static_cast<uint32_t>(b->sig[s].load(std::memory_order_relaxed) == sig) << s;
-    }
-    return bits;
+    static_assert(offsetof(Bucket, sig) == 0 && kSlots <= 8);
+    const __m128i sigs = _mm_load_si128(reinterpret_cast<const __m128i*>(b));
+    const __m128i eq = _mm_cmpeq_epi16(sigs, _mm_set1_epi16(static_cast<short>(sig)));
+    const auto lanes = static_cast<uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(eq, _mm_setzero_si128())));
+    return lanes & ((1u << kSlots) - 1);
   }
 
   static bool overflowed(const Bucket* b) { return b->overflowed.load(std::memory_order_acquire) != 0; }
