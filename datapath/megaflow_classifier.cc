@@ -63,7 +63,7 @@ MegaflowClassifier::MegaflowClassifier(rte_rcu_qsbr* rcu, uint32_t max_flows,
       max_flows_(max_flows),
       initial_capacity_(std::max<uint32_t>(initial_subtable_capacity, 16)),
       subtables_(new SubtableVec{}),
-      port_wide_(new std::atomic<Megaflow*>[kMaxPorts + 1]()) {}
+      simple_(new SimpleFlows[kMaxPorts + 1]) {}
 
 MegaflowClassifier::~MegaflowClassifier() {
   std::lock_guard lock(mutex_);
@@ -157,9 +157,7 @@ Result<Megaflow*> MegaflowClassifier::insert_locked(const FlowKey& key, const Fl
   }
   ++st->count;
   flow_by_id_.emplace(flow->id, flow);
-  if (is_port_wide_mask(mask) && masked.in_port <= kMaxPorts) {
-    port_wide_[masked.in_port].store(flow, std::memory_order_release);
-  }
+  publish_simple_locked(flow);
   return flow;
 }
 
@@ -374,9 +372,7 @@ void MegaflowClassifier::remove_locked(Megaflow* flow) {
   // sees live == false (see lookup_batch).
   flow->live.store(false, std::memory_order_relaxed);
   flow->generation.fetch_add(1, std::memory_order_release);
-  if (flow->key.in_port <= kMaxPorts && port_wide_[flow->key.in_port].load(std::memory_order_relaxed) == flow) {
-    port_wide_[flow->key.in_port].store(nullptr, std::memory_order_release);
-  }
+  unpublish_simple_locked(flow);
   st->index.load(std::memory_order_relaxed)->remove(flow, st->hash_of(flow->key));
   flow_by_id_.erase(flow->id);
   st->count_port(flow->key.in_port, -1);
@@ -501,9 +497,7 @@ uint64_t MegaflowClassifier::lookup_batch(const FlowKey* const* keys, uint32_t n
   return all & ~unmatched;
 }
 
-MegaflowRef MegaflowClassifier::port_wide(uint32_t in_port) const {
-  if (in_port > kMaxPorts) return {};
-  Megaflow* flow = port_wide_[in_port].load(std::memory_order_acquire);
+MegaflowRef MegaflowClassifier::ref_if_live(Megaflow* flow) {
   if (flow == nullptr) return {};
   // As lookup_batch: generation first, then live.
   const uint32_t generation = flow->generation.load(std::memory_order_acquire);
@@ -511,10 +505,43 @@ MegaflowRef MegaflowClassifier::port_wide(uint32_t in_port) const {
   return {flow, generation};
 }
 
-bool MegaflowClassifier::is_port_wide_mask(const FlowMask& mask) {
-  FlowMask only_in_port{};
-  only_in_port.in_port = UINT32_MAX;
-  return mask == only_in_port;
+MegaflowClassifier::SimpleMask MegaflowClassifier::simple_mask_of(const FlowMask& mask, const FlowKey& masked_key) {
+  FlowMask simple{};
+  simple.in_port = UINT32_MAX;
+  if (mask == simple) return SimpleMask::kInPort;
+  simple.dl_type = 0xffff;
+  if (mask != simple) return SimpleMask::kNone;
+  // A frame's bytes 12-13 are its key's dl_type unless they are a VLAN TPID (the key has the
+  // inner type) or an 802.3 length (the key has 0x05ff for all of them).
+  const uint16_t type = rte_be_to_cpu_16(masked_key.dl_type);
+  const bool plain = type >= 0x0600 && type != 0x8100 && type != 0x88a8 && type != 0x9100;
+  return plain ? SimpleMask::kInPortAndType : SimpleMask::kNone;
+}
+
+void MegaflowClassifier::publish_simple_locked(Megaflow* flow) {
+  if (flow->key.in_port > kMaxPorts) return;
+  SimpleFlows& s = simple_[flow->key.in_port];
+  switch (simple_mask_of(flow->mask, flow->key)) {
+    case SimpleMask::kNone: return;
+    case SimpleMask::kInPort: s.any.store(flow, std::memory_order_release); return;
+    case SimpleMask::kInPortAndType:
+      for (std::atomic<Megaflow*>& slot : s.typed) {
+        if (slot.load(std::memory_order_relaxed) == nullptr) {
+          slot.store(flow, std::memory_order_release);
+          return;
+        }
+      }
+      return;  // all taken: this one is found by the lookup
+  }
+}
+
+void MegaflowClassifier::unpublish_simple_locked(const Megaflow* flow) {
+  if (flow->key.in_port > kMaxPorts) return;
+  SimpleFlows& s = simple_[flow->key.in_port];
+  if (s.any.load(std::memory_order_relaxed) == flow) s.any.store(nullptr, std::memory_order_release);
+  for (std::atomic<Megaflow*>& slot : s.typed) {
+    if (slot.load(std::memory_order_relaxed) == flow) slot.store(nullptr, std::memory_order_release);
+  }
 }
 
 MegaflowRef MegaflowClassifier::lookup(const FlowKey& key) const {

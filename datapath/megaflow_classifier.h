@@ -117,11 +117,28 @@ class MegaflowClassifier {
   uint64_t lookup_batch(const FlowKey* const* keys, uint32_t n, MegaflowRef* refs,
                         uint32_t in_port = kAnyInPort) const;
   MegaflowRef lookup(const FlowKey& key) const;
-  // The megaflow whose mask is in_port alone and that therefore matches every packet of that
-  // port, or {}. While one lives no other megaflow can apply to the port's packets (megaflows
-  // do not overlap), so a PMD may switch them without parsing them (OVS's "simple match").
-  MegaflowRef port_wide(uint32_t in_port) const;
-  static bool is_port_wide_mask(const FlowMask& mask);
+
+  // Simple-match megaflows of one port: those whose mask is in_port alone (every packet of the
+  // port), or in_port and dl_type alone (every packet of the port with that Ethernet type).
+  // While one lives no other megaflow applies to the packets it covers (megaflows do not
+  // overlap), so a PMD may switch them on the port and the type field alone, without a parse
+  // or a lookup (OVS's "simple match"). Entries are published while their megaflow is live;
+  // a reader checks MegaflowRef validity as for any lookup.
+  struct SimpleFlows {
+    static constexpr uint32_t kTyped = 4;  // more typed megaflows on a port take the lookup
+    std::atomic<Megaflow*> any{nullptr};
+    // dl_type is the megaflow's key.dl_type; never a VLAN TPID nor an 802.3 length, so it is
+    // the frame's bytes 12-13 exactly when it is the key's dl_type.
+    std::atomic<Megaflow*> typed[kTyped] = {};
+  };
+  enum class SimpleMask : uint8_t { kNone, kInPort, kInPortAndType };
+  // nullptr for in_port > kMaxPorts.
+  const SimpleFlows* simple_flows(uint32_t in_port) const {
+    return in_port <= kMaxPorts ? &simple_[in_port] : nullptr;
+  }
+  static SimpleMask simple_mask_of(const FlowMask& mask, const FlowKey& masked_key);
+  // {flow, generation} when flow is non-null and live, else {}.
+  static MegaflowRef ref_if_live(Megaflow* flow);
 
  private:
   struct Subtable;
@@ -146,6 +163,8 @@ class MegaflowClassifier {
   Status add_to_index_locked(Subtable* st, Megaflow* flow);
   Status grow_locked(Subtable* st);
   void remove_locked(Megaflow* flow);
+  void publish_simple_locked(Megaflow* flow);
+  void unpublish_simple_locked(const Megaflow* flow);
   // Drop one megaflow's reference to its action list: the last one frees it after a grace
   // period, or at once for a megaflow that was never published.
   void release_locked(const ActionList* actions);
@@ -159,7 +178,7 @@ class MegaflowClassifier {
   const uint32_t initial_capacity_;
 
   std::atomic<const SubtableVec*> subtables_;  // read by PMDs
-  std::unique_ptr<std::atomic<Megaflow*>[]> port_wide_;  // by in_port; read by PMDs
+  std::unique_ptr<SimpleFlows[]> simple_;  // by in_port; read by PMDs
 
   // Writer state, guarded by mutex_.
   mutable std::mutex mutex_;

@@ -1,5 +1,7 @@
 #include "datapath/pmd_thread.h"
 
+#include <cstring>
+
 #include <rte_cycles.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
@@ -109,7 +111,8 @@ void PmdThread::process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n) {
   MegaflowRef refs[kBurstSize];
 
   bump(counters_.rx_packets, n);
-  if (forward_port_wide(in_port, pkts, n)) return;
+  n = forward_simple(in_port, pkts, n);
+  if (n == 0) return;
   parse_burst(pkts, n, in_port, keys, parse_counters_);
   for (uint16_t i = 0; i < n; ++i) key_ptrs[i] = &keys[i];
 
@@ -201,23 +204,72 @@ void PmdThread::process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n) {
   if (run_flow) run_flow->count(index_, run_pkts, run_bytes, now_tsc_, run_flags);
 }
 
-// OVS's "simple match": when one megaflow matches every packet of the port (its mask is
-// in_port alone) and outputs to one port, the burst goes there with no parse and no lookup.
-// Such a megaflow collects no TCP flags, and malformed frames it forwards are not counted by
-// the parser (it would forward them all the same).
-bool PmdThread::forward_port_wide(uint32_t in_port, rte_mbuf** pkts, uint16_t n) {
-  const MegaflowRef wide = shared_.classifier->port_wide(in_port);
-  if (wide.flow == nullptr) return false;
-  const uint32_t out = wide.flow->single_output.load(std::memory_order_acquire);
-  if (out > kMaxPorts || shared_.ports[out].load(std::memory_order_acquire) == nullptr) return false;
-  uint64_t bytes = 0;
-  for (uint16_t i = 0; i < n; ++i) {
-    bytes += pkts[i]->pkt_len;
-    tx_append(out, pkts[i]);
+// OVS's "simple match": a megaflow whose mask is in_port alone, or in_port and dl_type alone
+// (see MegaflowClassifier::SimpleFlows), and that outputs to one port takes its packets there
+// with no parse and no lookup; the frame's type field is all that is read. Returns how many
+// packets are left, compacted at the front of pkts, for the general path. Such megaflows
+// collect no TCP flags, and malformed frames they forward are not counted by the parser (they
+// would be forwarded all the same).
+uint16_t PmdThread::forward_simple(uint32_t in_port, rte_mbuf** pkts, uint16_t n) {
+  using Simple = MegaflowClassifier::SimpleFlows;
+  const Simple* simple = shared_.classifier->simple_flows(in_port);
+  if (simple == nullptr) return n;
+  auto output_of = [&](const MegaflowRef& ref) {
+    const uint32_t out = ref.flow ? ref.flow->single_output.load(std::memory_order_acquire) : kNoSingleOutput;
+    return out <= kMaxPorts && shared_.ports[out].load(std::memory_order_acquire) != nullptr ? out : kNoSingleOutput;
+  };
+
+  if (const MegaflowRef any = MegaflowClassifier::ref_if_live(simple->any.load(std::memory_order_acquire)); any.flow) {
+    const uint32_t out = output_of(any);
+    if (out == kNoSingleOutput) return n;
+    uint64_t bytes = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+      bytes += pkts[i]->pkt_len;
+      tx_append(out, pkts[i]);
+    }
+    any.flow->count(index_, n, bytes, now_tsc_, 0);
+    bump(counters_.simple_match_hits, n);
+    return 0;
   }
-  wide.flow->count(index_, n, bytes, now_tsc_, 0);
-  bump(counters_.simple_match_hits, n);
-  return true;
+
+  Megaflow* flows[Simple::kTyped];
+  uint32_t outs[Simple::kTyped];
+  uint16_t types[Simple::kTyped];  // as the frame has them (network order)
+  uint32_t n_typed = 0;
+  for (const auto& slot : simple->typed) {
+    const MegaflowRef ref = MegaflowClassifier::ref_if_live(slot.load(std::memory_order_acquire));
+    const uint32_t out = output_of(ref);
+    if (out == kNoSingleOutput) continue;
+    flows[n_typed] = ref.flow;
+    outs[n_typed] = out;
+    types[n_typed++] = ref.flow->key.dl_type;
+  }
+  if (n_typed == 0) return n;
+
+  uint64_t pkts_of[Simple::kTyped] = {}, bytes_of[Simple::kTyped] = {};
+  uint16_t left = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    uint32_t k = n_typed;
+    if (m->data_len >= 14) {
+      uint16_t type;
+      std::memcpy(&type, rte_pktmbuf_mtod_offset(m, const uint8_t*, 12), 2);
+      for (k = 0; k < n_typed && types[k] != type; ++k) {
+      }
+    }
+    if (k == n_typed) {
+      pkts[left++] = m;
+      continue;
+    }
+    ++pkts_of[k];
+    bytes_of[k] += m->pkt_len;
+    tx_append(outs[k], m);
+  }
+  for (uint32_t k = 0; k < n_typed; ++k) {
+    if (pkts_of[k]) flows[k]->count(index_, pkts_of[k], bytes_of[k], now_tsc_, 0);
+  }
+  bump(counters_.simple_match_hits, n - left);
+  return left;
 }
 
 void PmdThread::tx_enqueue(uint32_t port_no, rte_mbuf* m) {

@@ -100,7 +100,7 @@ class PmdThread {
   static int entry(void* self);
   void run();
   void process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n);
-  bool forward_port_wide(uint32_t in_port, rte_mbuf** pkts, uint16_t n);
+  uint16_t forward_simple(uint32_t in_port, rte_mbuf** pkts, uint16_t n);
   // Queues m for port_no, which the caller has checked exists.
   void tx_append(uint32_t port_no, rte_mbuf* m) {
     TxBuffer& buf = tx_[port_no];

@@ -285,6 +285,49 @@ TEST_F(ForwardingTest, APortWideMegaflowForwardsEveryFrameOfItsPortUnparsed) {
   EXPECT_TRUE(test::wait_until([&] { return mbufs_in_use() <= baseline; }, 2000ms));
 }
 
+// A megaflow on in_port and dl_type alone takes the simple-match path too: the frame's type
+// field decides. Frames of other types in the same burst take the general path, and a
+// VLAN-tagged IPv4 frame (bytes 12-13 are the TPID) is still found by the lookup.
+TEST_F(ForwardingTest, APortAndTypeMegaflowForwardsItsTypeUnparsedAndLeavesTheRest) {
+  const uint32_t p1 = add_port_with_guest("st1"), p2 = add_port_with_guest("st2");
+  ASSERT_TRUE(p1 && p2);
+  ASSERT_TRUE(put(*dp_, "in_port=" + std::to_string(p1) + ",ip actions=output:" + std::to_string(p2)));
+  const uint64_t baseline = mbufs_in_use();
+
+  std::vector<Frame> frames;
+  for (uint16_t seq = 0; seq < 20; ++seq) frames.push_back(udp_frame("10.0.0.1", "10.0.0.2", 1000, 2000, seq));
+  Frame tagged = udp_frame("10.0.0.1", "10.0.0.2", 1000, 2000, 20);
+  const uint8_t tag[4] = {0x81, 0x00, 0x00, 0x64};
+  tagged.insert(tagged.begin() + 12, tag, tag + 4);
+  frames.push_back(tagged);
+  Frame arp = udp_frame("10.0.0.1", "10.0.0.2", 1000, 2000, 21);
+  arp[12] = 0x08;
+  arp[13] = 0x06;  // not IPv4: this megaflow does not cover it
+  frames.push_back(arp);
+  ASSERT_EQ(guest(p1).send(frames), frames.size());
+
+  std::vector<Frame> at2 = guest(p2).receive(21);
+  ASSERT_EQ(at2.size(), 21u);
+  for (size_t i = 0; i < at2.size(); ++i) EXPECT_EQ(at2[i], frames[i]) << i;
+  EXPECT_TRUE(guest(p2).receive(1, 300ms).empty()) << "the ARP frame must not be forwarded";
+  std::vector<Upcall> ups(4);
+  uint32_t got = 0;
+  ASSERT_TRUE(test::wait_until([&] { got += dp_->recv_upcalls(ups.data() + got, 4 - got); return got >= 1; }, 2000ms));
+  ASSERT_EQ(got, 1u);
+  EXPECT_EQ(ups[0].key.dl_type, htons(0x0806));
+  rte_pktmbuf_free(ups[0].packet);
+
+  auto pmd = dp_->pmd_stats();
+  ASSERT_EQ(pmd.size(), 1u);
+  EXPECT_EQ(pmd[0].simple_match_hits, 20u);
+  EXPECT_EQ(pmd[0].emc_hits + pmd[0].megaflow_hits, 1u) << "the tagged frame";
+  EXPECT_EQ(pmd[0].misses, 1u) << "the ARP frame";
+  auto flows = dp_->flow_dump();
+  ASSERT_EQ(flows.size(), 1u);
+  EXPECT_EQ(flows[0].stats.packets, 21u);
+  EXPECT_TRUE(test::wait_until([&] { return mbufs_in_use() <= baseline; }, 2000ms));
+}
+
 TEST_F(ForwardingTest, MissesResolvedByAHandlerThenForwardedFromTheCache) {
   const uint32_t p1 = add_port_with_guest("mh1"), p2 = add_port_with_guest("mh2");
   ASSERT_TRUE(p1 && p2);

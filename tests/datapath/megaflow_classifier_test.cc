@@ -61,43 +61,71 @@ TEST_F(MegaflowClassifierTest, ModifySwapsActionsKeepingReferencesValid) {
   EXPECT_EQ(cls.lookup(key).flow, ref.flow);
 }
 
-TEST_F(MegaflowClassifierTest, APortWideMegaflowIsPublishedForItsPortWhileItLives) {
-  MegaflowClassifier cls(rcu_, 10);
+TEST_F(MegaflowClassifierTest, SimpleMatchMegaflowsArePublishedForTheirPortWhileTheyLive) {
+  using Simple = MegaflowClassifier::SimpleMask;
+  MegaflowClassifier cls(rcu_, 20);
   FlowMask in_port_only{};
   in_port_only.in_port = UINT32_MAX;
   FlowMask in_port_and_type = in_port_only;
   in_port_and_type.dl_type = 0xffff;
+  FlowMask with_proto = in_port_and_type;
+  with_proto.nw_proto = 0xff;
   FlowMask part_of_in_port{};
   part_of_in_port.in_port = 0xff;
-  EXPECT_TRUE(MegaflowClassifier::is_port_wide_mask(in_port_only));
-  EXPECT_FALSE(MegaflowClassifier::is_port_wide_mask(in_port_and_type));
-  EXPECT_FALSE(MegaflowClassifier::is_port_wide_mask(part_of_in_port));
-
-  std::mt19937 rng(4);
-  FlowKey key = random_key(rng);
+  FlowKey key{};
   key.in_port = 3;
+  key.dl_type = rte_cpu_to_be_16(0x0800);
+  EXPECT_EQ(MegaflowClassifier::simple_mask_of(in_port_only, key), Simple::kInPort);
+  EXPECT_EQ(MegaflowClassifier::simple_mask_of(in_port_and_type, key), Simple::kInPortAndType);
+  EXPECT_EQ(MegaflowClassifier::simple_mask_of(with_proto, key), Simple::kNone);
+  EXPECT_EQ(MegaflowClassifier::simple_mask_of(part_of_in_port, key), Simple::kNone);
+  // Types a frame's bytes 12-13 do not carry as the key's dl_type.
+  for (uint16_t type : {0x8100, 0x88a8, 0x9100, 0x05ff, 0x0000}) {
+    FlowKey k = key;
+    k.dl_type = rte_cpu_to_be_16(type);
+    EXPECT_EQ(MegaflowClassifier::simple_mask_of(in_port_and_type, k), Simple::kNone) << type;
+  }
+
   FlowKey other_port = key;
   other_port.in_port = 4;
-  ASSERT_TRUE(cls.insert(other_port, in_port_and_type, output_to(1)).is_ok());
+  ASSERT_TRUE(cls.insert(other_port, with_proto, output_to(1)).is_ok());
   ASSERT_TRUE(cls.insert(key, part_of_in_port, output_to(1)).is_ok());
-  EXPECT_EQ(cls.port_wide(3).flow, nullptr);
-  EXPECT_EQ(cls.port_wide(4).flow, nullptr);
+  const MegaflowClassifier::SimpleFlows* s3 = cls.simple_flows(3);
+  ASSERT_NE(s3, nullptr);
+  EXPECT_EQ(cls.simple_flows(kMaxPorts + 1), nullptr);
+  auto published = [](const MegaflowClassifier::SimpleFlows* s) {
+    int n = s->any.load() != nullptr;
+    for (const auto& t : s->typed) n += t.load() != nullptr;
+    return n;
+  };
+  EXPECT_EQ(published(s3), 0);
+  EXPECT_EQ(published(cls.simple_flows(4)), 0);
 
+  // Port-wide.
   auto wide = cls.insert(key, in_port_only, output_to(2));
   ASSERT_TRUE(wide.is_ok());
-  MegaflowRef ref = cls.port_wide(3);
+  MegaflowRef ref = MegaflowClassifier::ref_if_live(s3->any.load());
   EXPECT_EQ(ref.flow, wide.value());
   EXPECT_TRUE(ref.valid());
-  EXPECT_EQ(cls.port_wide(4).flow, nullptr);
-  EXPECT_EQ(cls.port_wide(kMaxPorts + 1).flow, nullptr);
-
+  EXPECT_EQ(published(cls.simple_flows(4)), 0);
   ASSERT_TRUE(cls.remove(key, in_port_only).is_ok());
-  EXPECT_EQ(cls.port_wide(3).flow, nullptr);
+  EXPECT_EQ(s3->any.load(), nullptr);
   EXPECT_FALSE(ref.valid());
-  ASSERT_TRUE(cls.insert(key, in_port_only, output_to(2)).is_ok());
-  EXPECT_NE(cls.port_wide(3).flow, nullptr);
+
+  // Typed: up to kTyped per port; more are only in the subtables.
+  std::vector<Megaflow*> typed;
+  for (uint16_t type = 0x0800; type < 0x0800 + MegaflowClassifier::SimpleFlows::kTyped + 2; ++type) {
+    FlowKey k = key;
+    k.dl_type = rte_cpu_to_be_16(type);
+    auto r = cls.insert(k, in_port_and_type, output_to(2));
+    ASSERT_TRUE(r.is_ok());
+    typed.push_back(r.value());
+  }
+  EXPECT_EQ(published(s3), static_cast<int>(MegaflowClassifier::SimpleFlows::kTyped));
+  ASSERT_TRUE(cls.remove_by_id(typed[0]->id).is_ok());
+  EXPECT_EQ(published(s3), static_cast<int>(MegaflowClassifier::SimpleFlows::kTyped) - 1);
   cls.flush();
-  EXPECT_EQ(cls.port_wide(3).flow, nullptr);
+  EXPECT_EQ(published(s3), 0);
 }
 
 TEST_F(MegaflowClassifierTest, AllZeroMaskMatchesEverything) {
