@@ -122,7 +122,8 @@ struct StackConfig {
   ArpConfig arp;
   ReassemblyConfig reassembly;
   TcpConfig tcp;
-  // The SipHash key of initial sequence numbers (RFC 6528) and SYN cookies (RFC 4987).
+  // The SipHash key of initial sequence numbers (RFC 6528), SYN cookies (RFC 4987) and the
+  // per-connection timestamp offsets (RFC 7323 7.1).
   // All zero (the default): a fresh random key is drawn when the Stack is built.
   SipKey secret = {0, 0};
 };

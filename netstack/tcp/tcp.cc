@@ -119,6 +119,13 @@ SeqNum Tcp::make_isn(const ConnKey& k) const {
   return SeqNum(static_cast<uint32_t>(f) + static_cast<uint32_t>(ctx_->now_us / 4));
 }
 
+uint32_t Tcp::make_ts_offset(const ConnKey& k) const {
+  constexpr uint64_t kTimestampDomain = 0x74737666000000ULL;  // "tsvf"
+  return static_cast<uint32_t>(siphash24(ctx_->cfg.secret, {uint64_t{ctx_->cfg.ip} << 32 | k.remote_ip,
+                                                            uint64_t{k.local_port} << 16 | k.remote_port,
+                                                            kTimestampDomain}));
+}
+
 TcpConnection* Tcp::new_connection(const ConnKey& k, uint32_t* index) {
   SocketId id = table_.insert(std::make_unique<TcpConnection>(this, k, &ctx_->pool), index);
   (void)id;

@@ -61,6 +61,9 @@ class Tcp {
   void ack_at_burst_end(uint32_t index) { burst_acks_.push_back(index); }
   // End of a receive burst (Stack::poll): the ACKs deferred to it go out.
   void end_rx_burst();
+  // RFC 7323 7.1: a keyed per-connection offset for TSval, so the timestamps of different
+  // connections do not reveal one shared clock (uptime) nor link the connections (Linux).
+  uint32_t make_ts_offset(const ConnKey& k) const;
 
  private:
   void listen_input(TcpConnection& l, const Ipv4Header& h, uint16_t sport, const TcpSegment& seg);

@@ -13,6 +13,7 @@ TcpConnection::TcpConnection(Tcp* tcp, ConnKey key, ChunkPool* pool)
     : tcp_(tcp), key_(key), sndq_(pool), rcvq_(pool) {
   const TcpConfig& cfg = tcp->ctx()->cfg.tcp;
   rto_us_ = cfg.rto_initial_us;
+  ts_offset_ = tcp->make_ts_offset(key);
   // RFC 7323 2.3: the smallest shift that lets the whole buffer be advertised.
   if (cfg.window_scaling) {
     while (rcv_wscale_ < 14 && (cfg.rcv_buf >> rcv_wscale_) > 65535) ++rcv_wscale_;

@@ -33,7 +33,9 @@ TEST(ConnMap, RandomOpsMatchReference) {
           const uint32_t* got = m.find(k);
           auto it = ref.find(pack(k));
           ASSERT_EQ(got != nullptr, it != ref.end());
-          if (got) ASSERT_EQ(*got, it->second);
+          if (got) {
+            ASSERT_EQ(*got, it->second);
+          }
         }
       }
       ASSERT_EQ(m.size(), ref.size());

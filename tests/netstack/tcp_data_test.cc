@@ -307,11 +307,36 @@ TEST(TcpData, TimestampsAreEchoedAndPawsDropsOldSegments) {
   h.inject({.flags = A, .seq = 1001, .ack = s, .ts_val = 200, .ts_ecr = 0, .data = payload(100)});
   h.at_ms(50);
   EXPECT_TRUE(h.expect({.flags = A, .seq = s, .ack = 1101, .ts_ecr = 200}));
-  EXPECT_EQ(h.last().opt.ts_val, 50u) << "our clock in ms";
+  const uint32_t ts_at_50 = h.last().opt.ts_val;
   h.inject({.flags = A, .seq = 1101, .ack = s, .ts_val = 150, .data = payload(100)});
   EXPECT_TRUE(h.expect({.flags = A, .seq = s, .ack = 1101, .ts_ecr = 200}));
   EXPECT_EQ(counter(h.stack(), "drop.tcp_paws"), 1u);
   EXPECT_EQ(read_all(h.stack(), c).size(), 100u);
+  h.at_ms(80);
+  h.inject({.flags = A, .seq = 1101, .ack = s, .ts_val = 230, .ts_ecr = ts_at_50, .data = payload(100)});
+  h.at_ms(130);
+  EXPECT_TRUE(h.expect({.flags = A, .seq = s, .ack = 1201, .ts_ecr = 230}));
+  EXPECT_EQ(h.last().opt.ts_val - ts_at_50, 80u) << "our clock ticks in ms";
+}
+
+// RFC 7323 7.1: TSval starts at a keyed offset per 4-tuple, so connections do not reveal one
+// shared clock. The same key and 4-tuple give the same offset; another port or key another.
+TEST(TcpData, TimestampsStartAtAKeyedOffsetPerConnection) {
+  auto syn_ack_ts = [](SipKey secret, uint16_t peer_port) {
+    StackConfig cfg = test_config();
+    cfg.secret = secret;
+    TcpScript h(cfg);
+    EXPECT_TRUE(h.stack().tcp_listen(8080).is_ok());
+    h.inject({.flags = S, .seq = 1000, .mss = 1460, .ts_val = 100}, 8080, peer_port);
+    Parsed sa = h.next();
+    EXPECT_TRUE(sa.opt.has_ts);
+    return sa.opt.ts_val;  // at time 0: the offset itself
+  };
+  const SipKey a = {1, 2}, b = {3, 4};
+  EXPECT_EQ(syn_ack_ts(a, 40000), syn_ack_ts(a, 40000));
+  EXPECT_NE(syn_ack_ts(a, 40000), syn_ack_ts(a, 40001));
+  EXPECT_NE(syn_ack_ts(a, 40000), syn_ack_ts(b, 40000));
+  EXPECT_NE(syn_ack_ts(a, 40000), 0u);
 }
 
 TEST(TcpData, Rfc5961ChallengeAcks) {
