@@ -80,6 +80,7 @@ namespace sluice::ns {
   X(tcp_zero_window_probes, "tcp.zero_window_probes")                \
   X(tcp_small_window_sends, "tcp.small_window_sends")                \
   X(tcp_sack_reneging, "tcp.sack_reneging")                          \
+  X(tcp_dsack_sent, "tcp.dsack_sent")                                \
   X(tcp_keepalive_probes, "tcp.keepalive_probes")                    \
   X(tcp_resets_sent, "tcp.resets_sent")                              \
   X(tcp_resets_rx, "tcp.resets_received")                            \

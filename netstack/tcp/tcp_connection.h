@@ -176,9 +176,13 @@ class TcpConnection {
   void sack_output();                       // RFC 6675 5, (C): while pipe < cwnd
   void fill_sack_blocks(TcpOptions& o) const;
   uint32_t sack_reserve() const {  // option bytes the SACK blocks we owe will take
-    if (!sack_ok_ || ooo_.empty()) return 0;
-    return 4 + 8 * static_cast<uint32_t>(std::min<size_t>(ooo_.size(), ts_ok_ ? 3 : 4));
+    if (!sack_ok_ || (ooo_.empty() && !dsack_pending_)) return 0;
+    return 4 + 8 * static_cast<uint32_t>(std::min<size_t>(ooo_.size() + dsack_pending_, ts_ok_ ? 3 : 4));
   }
+  // RFC 2883: a segment (or its head) we already held is reported once, as the first SACK block
+  // of the next ACK, so the sender can tell a spurious retransmission (Linux undoes its window
+  // reduction) or a duplicating network.
+  void note_duplicate(SeqNum start, SeqNum end);
   SeqNum skip_sacked(SeqNum s, uint32_t* max_len) const;
 
   Tcp* tcp_;
@@ -207,6 +211,8 @@ class TcpConnection {
   bool fin_received_ = false;
   bool ooo_fin_ = false;
   SeqNum last_ooo_seq_;  // newest out-of-order arrival: its block goes first (RFC 2018 4)
+  bool dsack_pending_ = false;  // a D-SACK block [dsack_start_, dsack_end_) is owed
+  SeqNum dsack_start_, dsack_end_;
   SeqNum ooo_fin_seq_;
 
   // Options.

@@ -24,6 +24,10 @@ void TcpConnection::input(const TcpSegment& seg) {
     ++c.tcp_out_of_window;
     if (!seg.has(kRst)) {
       if (state_ == TcpState::kTimeWait && seg.has(kFin)) enter_time_wait();  // restart 2*MSL
+      // Data wholly below RCV.NXT: a retransmission or a network duplicate (RFC 2883 4.1.1).
+      if (!seg.payload.empty() && seg.seq + static_cast<uint32_t>(seg.payload.size()) <= rcv_nxt_) {
+        note_duplicate(seg.seq, seg.seq + static_cast<uint32_t>(seg.payload.size()));
+      }
       send_ack();
     }
     return;
@@ -298,8 +302,10 @@ bool TcpConnection::process_data(const TcpSegment& seg) {
     uint32_t old = static_cast<uint32_t>(rcv_nxt_ - seq);
     if (old >= payload.size()) {
       ack_now_ = true;  // a duplicate: re-ACK at once
+      note_duplicate(seq, seq + static_cast<uint32_t>(payload.size()));
       return true;
     }
+    note_duplicate(seq, rcv_nxt_);
     payload = payload.subspan(old);
     seq = rcv_nxt_;
   }
@@ -333,7 +339,12 @@ bool TcpConnection::process_data(const TcpSegment& seg) {
   quickacks_ = 16;
   auto pos = ooo_.begin();
   while (pos != ooo_.end() && pos->seq < seq) ++pos;
-  if (pos != ooo_.end() && pos->seq == seq && pos->data->size() >= payload.size()) return whole;
+  if (pos != ooo_.end() && pos->seq == seq && pos->data->size() >= payload.size()) {
+    // Held already: reported as a D-SACK, followed by the block that holds it.
+    note_duplicate(seq, seq + static_cast<uint32_t>(payload.size()));
+    last_ooo_seq_ = seq;
+    return whole;
+  }
   last_ooo_seq_ = seq;
   if (ooo_.size() >= 256 || ooo_bytes_ + payload.size() > rcv_buf) {
     ++c.tcp_ooo_limit;

@@ -180,7 +180,13 @@ void TcpConnection::send_segment(SeqNum seq, uint32_t len, uint8_t flags) {
     o.sack_permitted = active ? ctx->cfg.tcp.sack : sack_ok_;
   } else if (!(flags & kRst)) {
     o.has_ts = ts_ok_;
-    if (sack_ok_ && (flags & kAck) && !ooo_.empty()) fill_sack_blocks(o);
+    if (sack_ok_ && (flags & kAck) && (!ooo_.empty() || dsack_pending_)) {
+      fill_sack_blocks(o);
+      if (dsack_pending_) {
+        dsack_pending_ = false;  // reported once (RFC 2883 4)
+        ++ctx->counters.tcp_dsack_sent;
+      }
+    }
   }
   if (o.has_ts) {
     o.ts_val = ts_now();

@@ -123,7 +123,15 @@ void TcpConnection::sack_output() {
   }
 }
 
-// The receiver's view: merged out-of-order ranges, the newest arrival's range first.
+void TcpConnection::note_duplicate(SeqNum start, SeqNum end) {
+  if (!sack_ok_ || start >= end) return;
+  dsack_start_ = start;
+  dsack_end_ = end;
+  dsack_pending_ = true;
+}
+
+// The receiver's view: a D-SACK block if one is owed (RFC 2883 4), then the merged
+// out-of-order ranges, the newest arrival's range first.
 void TcpConnection::fill_sack_blocks(TcpOptions& o) const {
   std::pair<SeqNum, SeqNum> ranges[16];
   size_t n = 0;
@@ -137,6 +145,8 @@ void TcpConnection::fill_sack_blocks(TcpOptions& o) const {
   }
   size_t max_blocks = o.has_ts ? 3 : 4;
   o.n_sack = 0;
+  if (dsack_pending_) o.sack[o.n_sack++] = {dsack_start_.raw(), dsack_end_.raw()};
+  const size_t first = o.n_sack;  // where the newest arrival's block goes
   for (size_t i = 0; i < n; ++i) {
     if (seq_in(last_ooo_seq_, ranges[i].first, ranges[i].second)) {
       o.sack[o.n_sack++] = {ranges[i].first.raw(), ranges[i].second.raw()};
@@ -144,7 +154,7 @@ void TcpConnection::fill_sack_blocks(TcpOptions& o) const {
     }
   }
   for (size_t i = n; i-- > 0 && o.n_sack < max_blocks;) {
-    if (o.n_sack > 0 && o.sack[0].first == ranges[i].first.raw()) continue;
+    if (o.n_sack > first && o.sack[first].first == ranges[i].first.raw()) continue;
     o.sack[o.n_sack++] = {ranges[i].first.raw(), ranges[i].second.raw()};
   }
 }

@@ -42,6 +42,31 @@ TEST(TcpLoss, ReceiverReportsSackBlocksNewestFirst) {
   EXPECT_TRUE(h.expect({.flags = A, .seq = s, .ack = 1401, .sack_blocks = Blocks{}}));
 }
 
+// RFC 2883: data we already hold is reported once, as the first SACK block of the next ACK —
+// below RCV.NXT on its own, above it followed by the block that holds it; the part of a
+// segment that overlaps RCV.NXT is reported alone.
+TEST(TcpLoss, ReceiverReportsDuplicatesAsDsackBlocksOnce) {
+  TcpScript h;
+  h.establish_passive(false, std::nullopt, 1460, true);
+  uint32_t s = h.iss() + 1;
+  h.inject({.flags = A, .seq = 1001, .ack = s, .data = payload(100)});
+  h.at_ms(50);
+  EXPECT_TRUE(h.expect({.flags = A, .seq = s, .ack = 1101, .sack_blocks = Blocks{}}));
+  h.inject({.flags = A, .seq = 1001, .ack = s, .data = payload(100)});  // a duplicate
+  EXPECT_TRUE(h.expect({.flags = A, .seq = s, .ack = 1101, .sack_blocks = Blocks{{1001, 1101}}}));
+  EXPECT_EQ(counter(h.stack(), "tcp.dsack_sent"), 1u);
+
+  h.inject({.flags = A, .seq = 1201, .ack = s, .data = payload(100)});  // out of order
+  EXPECT_TRUE(h.expect({.flags = A, .seq = s, .ack = 1101, .sack_blocks = Blocks{{1201, 1301}}}));
+  h.inject({.flags = A, .seq = 1201, .ack = s, .data = payload(100)});  // ... again
+  EXPECT_TRUE(h.expect({.flags = A, .seq = s, .ack = 1101, .sack_blocks = Blocks{{1201, 1301}, {1201, 1301}}}));
+  h.inject({.flags = A, .seq = 1051, .ack = s, .data = payload(100)});  // half old, half new
+  EXPECT_TRUE(h.expect({.flags = A, .seq = s, .ack = 1151, .sack_blocks = Blocks{{1051, 1101}, {1201, 1301}}}));
+  h.inject({.flags = A, .seq = 1151, .ack = s, .data = payload(50)});  // fills the hole: no D-SACK
+  EXPECT_TRUE(h.expect({.flags = A, .seq = s, .ack = 1301, .sack_blocks = Blocks{}}));
+  EXPECT_EQ(counter(h.stack(), "tcp.dsack_sent"), 3u);
+}
+
 // Segments 0 and 2 of 6 are lost; the SACKs tell which. RFC 6675: enter recovery when the
 // scoreboard shows a loss, resend holes as the pipe allows, never resend SACKed data.
 TEST(TcpLoss, SackRecoveryResendsOnlyTheHoles) {
