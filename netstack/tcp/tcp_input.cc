@@ -161,7 +161,12 @@ bool TcpConnection::acceptable(const TcpSegment& seg) const {
     return seg.seq <= rcv_nxt_ && seg.seq + len >= last_ack_sent_;
   }
   SeqNum end = rcv_nxt_ + wnd;
-  if (len == 0) return seq_in(seg.seq, rcv_nxt_, end);
+  // A pure ACK may sit exactly at the right edge: a sender that filled our window while a
+  // hole holds RCV.NXT back sends every ACK with SEG.SEQ = RCV.NXT + RCV.WND. RFC 9293's
+  // half-open range would drop them all, and with them the ACKs of our own data, until the
+  // hole fills (after the peer's RTO when its retransmission is lost too). Linux's
+  // tcp_sequence takes the edge.
+  if (len == 0) return seq_in(seg.seq, rcv_nxt_, end) || seg.seq == end;
   return seq_in(seg.seq, rcv_nxt_, end) || seq_in(seg.seq + (len - 1), rcv_nxt_, end);
 }
 

@@ -226,6 +226,30 @@ TEST(TcpData, AtAZeroWindowARetransmissionOfHeldDataStillDeliversItsAck) {
   EXPECT_EQ(h.stack().tcp_info(c)->unacked, 0u) << "and its ACK was taken";
 }
 
+// The impaired tap test's long stalls: the peer has filled our window while a hole holds
+// RCV.NXT back, so its pure ACKs (of our data) carry SEG.SEQ = RCV.NXT + RCV.WND, the right
+// edge. RFC 9293's half-open range drops every one of them until the hole fills; Linux takes
+// the edge, and so must we, or our sender waits for its RTO.
+TEST(TcpData, APureAckAtTheRightEdgeOfOurWindowIsTaken) {
+  StackConfig cfg = test_config();
+  cfg.tcp.rcv_buf = 4096;
+  TcpScript h(cfg);
+  SocketId c = h.establish_passive(false, std::nullopt, 1460, true);
+  h.stack().set_nodelay(c, true);
+  uint32_t s = h.iss() + 1;
+  ASSERT_EQ(*h.stack().send(c, payload(1000)), 1000u);
+  EXPECT_TRUE(h.expect({.flags = P | A, .seq = s, .ack = 1001, .len = 1000}));
+  // [1001, 2001) is lost; the rest of the window, up to 1001 + 4096, arrives out of order.
+  h.inject({.flags = A, .seq = 2001, .ack = s, .data = payload(3096)});
+  using Blocks = std::vector<std::pair<uint32_t, uint32_t>>;
+  EXPECT_TRUE(h.expect({.flags = A, .seq = s + 1000, .ack = 1001, .sack_blocks = Blocks{{2001, 5097}}}));
+  h.inject({.flags = A, .seq = 5097, .ack = s + 1000});  // its ACK of our data, at the edge
+  EXPECT_EQ(h.stack().tcp_info(c)->unacked, 0u) << "the ACK at the right edge was taken";
+  EXPECT_EQ(counter(h.stack(), "drop.tcp_out_of_window"), 0u);
+  h.inject({.flags = A, .seq = 5098, .ack = s + 1000});  // past the edge: still refused
+  EXPECT_EQ(counter(h.stack(), "drop.tcp_out_of_window"), 1u);
+}
+
 // After an RTO's go-back, snd_nxt_ lies below what the peer holds; a pure ACK carries the
 // highest sequence sent, or a peer that received past snd_nxt_ drops it as old (with the
 // window update in it).
