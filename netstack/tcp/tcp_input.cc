@@ -152,22 +152,27 @@ bool TcpConnection::check_paws(const TcpSegment& seg) {
 bool TcpConnection::acceptable(const TcpSegment& seg) const {
   uint32_t len = seg.seg_len();
   uint32_t wnd = rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
+  // Where RFC 9293's ranges would drop a segment whose ACK matters, we take it as Linux does
+  // (tcp_sequence: it reaches what we last acknowledged and starts no later than the right
+  // edge). Each of these stalled a sender behind the tap under loss until an RTO.
   if (wnd == 0) {
     // RFC 9293: with a zero window "special allowance should be made to accept valid ACKs".
-    // As Linux (tcp_sequence), a segment that starts at or before RCV.NXT and ends at or
-    // after what we last acknowledged is taken for its ACK, RST and FIN; its data is trimmed
-    // away by process_data. Only RCV.NXT exactly would miss the peer's retransmission of
-    // data we hold but whose ACK it never got — and with it the ACK that frees our sender.
+    // A segment that starts at or before RCV.NXT and ends at or after what we last
+    // acknowledged is taken for its ACK, RST and FIN; its data is trimmed away by
+    // process_data. Only RCV.NXT exactly would miss the peer's retransmission of data we
+    // hold but whose ACK it never got — and with it the ACK that frees our sender.
     return seg.seq <= rcv_nxt_ && seg.seq + len >= last_ack_sent_;
   }
   SeqNum end = rcv_nxt_ + wnd;
-  // A pure ACK may sit exactly at the right edge: a sender that filled our window while a
-  // hole holds RCV.NXT back sends every ACK with SEG.SEQ = RCV.NXT + RCV.WND. RFC 9293's
-  // half-open range would drop them all, and with them the ACKs of our own data, until the
-  // hole fills (after the peer's RTO when its retransmission is lost too). Linux's
-  // tcp_sequence takes the edge.
+  // A pure ACK may sit exactly at the right edge: a peer that filled our window while a hole
+  // holds RCV.NXT back sends every ACK with SEG.SEQ = RCV.NXT + RCV.WND.
   if (len == 0) return seq_in(seg.seq, rcv_nxt_, end) || seg.seq == end;
-  return seq_in(seg.seq, rcv_nxt_, end) || seq_in(seg.seq + (len - 1), rcv_nxt_, end);
+  if (seq_in(seg.seq, rcv_nxt_, end) || seq_in(seg.seq + (len - 1), rcv_nxt_, end)) return true;
+  // Data wholly old but reaching what we last acknowledged: a retransmission, or the
+  // network's copy, that carries the peer's newest ACK of our data. process_data drops the
+  // data and reports it as a D-SACK. (A FIN or SYN keeps the RFC's answer: an ACK.)
+  return seg.seq < rcv_nxt_ && seg.seq + len >= last_ack_sent_ && !seg.has(kFin) && !seg.has(kSyn) &&
+         state_ != TcpState::kTimeWait;
 }
 
 void TcpConnection::established() {

@@ -250,6 +250,30 @@ TEST(TcpData, APureAckAtTheRightEdgeOfOurWindowIsTaken) {
   EXPECT_EQ(counter(h.stack(), "drop.tcp_out_of_window"), 1u);
 }
 
+// A copy of the peer's last segment (its retransmission, or the network's duplicate) ends
+// at RCV.NXT and may carry its newest ACK of our data: the data is dropped (and reported as a
+// D-SACK), the ACK is taken, as Linux does. RFC 9293's range drops both.
+TEST(TcpData, AnOldSegmentEndingAtRcvNxtStillDeliversItsAck) {
+  StackConfig cfg = test_config();
+  cfg.tcp.tail_loss_probe = false;  // the script controls every segment
+  TcpScript h(cfg);
+  SocketId c = h.establish_passive(false, std::nullopt, 1460, true);
+  h.stack().set_nodelay(c, true);
+  uint32_t s = h.iss() + 1;
+  ASSERT_EQ(*h.stack().send(c, payload(1000)), 1000u);
+  EXPECT_TRUE(h.expect({.flags = P | A, .seq = s, .ack = 1001, .len = 1000}));
+  h.inject({.flags = A, .seq = 1001, .ack = s, .data = payload(100)});
+  h.at_ms(50);
+  EXPECT_TRUE(h.expect({.flags = A, .seq = s + 1000, .ack = 1101}));
+  h.inject({.flags = A, .seq = 1001, .ack = s + 1000, .data = payload(100)});
+  using Blocks = std::vector<std::pair<uint32_t, uint32_t>>;
+  EXPECT_TRUE(h.expect({.flags = A, .seq = s + 1000, .ack = 1101, .sack_blocks = Blocks{{1001, 1101}}}));
+  EXPECT_EQ(h.stack().tcp_info(c)->unacked, 0u) << "its ACK was taken";
+  EXPECT_EQ(read_all(h.stack(), c).size(), 100u) << "its data was not delivered twice";
+  h.inject({.flags = A, .seq = 901, .ack = s + 1000, .data = payload(100)});  // older still
+  EXPECT_EQ(counter(h.stack(), "drop.tcp_out_of_window"), 1u);
+}
+
 // After an RTO's go-back, snd_nxt_ lies below what the peer holds; a pure ACK carries the
 // highest sequence sent, or a peer that received past snd_nxt_ drops it as old (with the
 // window update in it).
