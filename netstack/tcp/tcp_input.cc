@@ -170,9 +170,11 @@ bool TcpConnection::acceptable(const TcpSegment& seg) const {
   if (seq_in(seg.seq, rcv_nxt_, end) || seq_in(seg.seq + (len - 1), rcv_nxt_, end)) return true;
   // Data wholly old but reaching what we last acknowledged: a retransmission, or the
   // network's copy, that carries the peer's newest ACK of our data. process_data drops the
-  // data and reports it as a D-SACK. (A FIN or SYN keeps the RFC's answer: an ACK.)
-  return seg.seq < rcv_nxt_ && seg.seq + len >= last_ack_sent_ && !seg.has(kFin) && !seg.has(kSyn) &&
-         state_ != TcpState::kTimeWait;
+  // data, re-ACKs at once and reports it as a D-SACK; so only in the states where it runs.
+  // (A FIN or SYN keeps the RFC's answer: an ACK.)
+  const bool takes_data = state_ == TcpState::kEstablished || state_ == TcpState::kFinWait1 ||
+                          state_ == TcpState::kFinWait2;
+  return takes_data && seg.seq < rcv_nxt_ && seg.seq + len >= last_ack_sent_ && !seg.has(kFin) && !seg.has(kSyn);
 }
 
 void TcpConnection::established() {
