@@ -175,10 +175,8 @@ void PmdThread::process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n) {
       run_flow = flow;
       run_pkts = run_bytes = 0;
       run_flags = 0;
-      run_out = flow->single_output.load(std::memory_order_acquire);
-      if (run_out > kMaxPorts || shared_.ports[run_out].load(std::memory_order_acquire) == nullptr) {
-        run_out = kNoSingleOutput;  // no single output, or an invalid one: the general path counts it
-      }
+      // No single output, or one to a port that is gone: the general path counts it.
+      run_out = live_single_output(*flow);
     }
     ++run_pkts;
     run_bytes += m->pkt_len;
@@ -214,13 +212,9 @@ uint16_t PmdThread::forward_simple(uint32_t in_port, rte_mbuf** pkts, uint16_t n
   using Simple = MegaflowClassifier::SimpleFlows;
   const Simple* simple = shared_.classifier->simple_flows(in_port);
   if (simple == nullptr) return n;
-  auto output_of = [&](const MegaflowRef& ref) {
-    const uint32_t out = ref.flow ? ref.flow->single_output.load(std::memory_order_acquire) : kNoSingleOutput;
-    return out <= kMaxPorts && shared_.ports[out].load(std::memory_order_acquire) != nullptr ? out : kNoSingleOutput;
-  };
 
   if (const MegaflowRef any = MegaflowClassifier::ref_if_live(simple->any.load(std::memory_order_acquire)); any.flow) {
-    const uint32_t out = output_of(any);
+    const uint32_t out = live_single_output(*any.flow);
     if (out == kNoSingleOutput) return n;
     uint64_t bytes = 0;
     for (uint16_t i = 0; i < n; ++i) {
@@ -238,7 +232,7 @@ uint16_t PmdThread::forward_simple(uint32_t in_port, rte_mbuf** pkts, uint16_t n
   uint32_t n_typed = 0;
   for (const auto& slot : simple->typed) {
     const MegaflowRef ref = MegaflowClassifier::ref_if_live(slot.load(std::memory_order_acquire));
-    const uint32_t out = output_of(ref);
+    const uint32_t out = ref.flow ? live_single_output(*ref.flow) : kNoSingleOutput;
     if (out == kNoSingleOutput) continue;
     flows[n_typed] = ref.flow;
     outs[n_typed] = out;
@@ -273,7 +267,7 @@ uint16_t PmdThread::forward_simple(uint32_t in_port, rte_mbuf** pkts, uint16_t n
 }
 
 void PmdThread::tx_enqueue(uint32_t port_no, rte_mbuf* m) {
-  if (port_no > kMaxPorts || shared_.ports[port_no].load(std::memory_order_acquire) == nullptr) {
+  if (!port_exists(port_no)) {
     bump(counters_.output_invalid_port);
     rte_pktmbuf_free(m);
     return;

@@ -101,6 +101,15 @@ class PmdThread {
   void run();
   void process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n);
   uint16_t forward_simple(uint32_t in_port, rte_mbuf** pkts, uint16_t n);
+  bool port_exists(uint32_t port_no) const {
+    return port_no <= kMaxPorts && shared_.ports[port_no].load(std::memory_order_acquire) != nullptr;
+  }
+  // The flow's output port when its actions are exactly one output to a port that exists,
+  // else kNoSingleOutput.
+  uint32_t live_single_output(const Megaflow& flow) const {
+    const uint32_t out = flow.single_output.load(std::memory_order_acquire);
+    return port_exists(out) ? out : kNoSingleOutput;
+  }
   // Queues m for port_no, which the caller has checked exists.
   void tx_append(uint32_t port_no, rte_mbuf* m) {
     TxBuffer& buf = tx_[port_no];

@@ -177,6 +177,9 @@ using namespace tcpflag;
 constexpr uint8_t S = kSyn, A = kAck, F = kFin, R = kRst, P = kPsh;
 }  // namespace f
 
+// SACK blocks as TcpScript's Seg::sack_blocks expects them.
+using Blocks = std::vector<std::pair<uint32_t, uint32_t>>;
+
 struct Seg {
   uint8_t flags = tcpflag::kAck;
   uint32_t seq = 0, ack = 0;

@@ -226,6 +226,16 @@ TEST(TcpData, AtAZeroWindowARetransmissionOfHeldDataStillDeliversItsAck) {
   EXPECT_EQ(h.stack().tcp_info(c)->unacked, 0u) << "and its ACK was taken";
 }
 
+// A SACK connection (peer ISN 1000) with 1000 bytes of ours sent at once and unacknowledged.
+SocketId establish_with_1000_bytes_in_flight(TcpScript& h) {
+  SocketId c = h.establish_passive(false, std::nullopt, 1460, true);
+  h.stack().set_nodelay(c, true);
+  const uint32_t s = h.iss() + 1;
+  EXPECT_EQ(*h.stack().send(c, payload(1000)), 1000u);
+  EXPECT_TRUE(h.expect({.flags = P | A, .seq = s, .ack = 1001, .len = 1000}));
+  return c;
+}
+
 // The impaired tap test's long stalls: the peer has filled our window while a hole holds
 // RCV.NXT back, so its pure ACKs (of our data) carry SEG.SEQ = RCV.NXT + RCV.WND, the right
 // edge. RFC 9293's half-open range drops every one of them until the hole fills; Linux takes
@@ -234,14 +244,10 @@ TEST(TcpData, APureAckAtTheRightEdgeOfOurWindowIsTaken) {
   StackConfig cfg = test_config();
   cfg.tcp.rcv_buf = 4096;
   TcpScript h(cfg);
-  SocketId c = h.establish_passive(false, std::nullopt, 1460, true);
-  h.stack().set_nodelay(c, true);
+  SocketId c = establish_with_1000_bytes_in_flight(h);
   uint32_t s = h.iss() + 1;
-  ASSERT_EQ(*h.stack().send(c, payload(1000)), 1000u);
-  EXPECT_TRUE(h.expect({.flags = P | A, .seq = s, .ack = 1001, .len = 1000}));
   // [1001, 2001) is lost; the rest of the window, up to 1001 + 4096, arrives out of order.
   h.inject({.flags = A, .seq = 2001, .ack = s, .data = payload(3096)});
-  using Blocks = std::vector<std::pair<uint32_t, uint32_t>>;
   EXPECT_TRUE(h.expect({.flags = A, .seq = s + 1000, .ack = 1001, .sack_blocks = Blocks{{2001, 5097}}}));
   h.inject({.flags = A, .seq = 5097, .ack = s + 1000});  // its ACK of our data, at the edge
   EXPECT_EQ(h.stack().tcp_info(c)->unacked, 0u) << "the ACK at the right edge was taken";
@@ -257,16 +263,12 @@ TEST(TcpData, AnOldSegmentEndingAtRcvNxtStillDeliversItsAck) {
   StackConfig cfg = test_config();
   cfg.tcp.tail_loss_probe = false;  // the script controls every segment
   TcpScript h(cfg);
-  SocketId c = h.establish_passive(false, std::nullopt, 1460, true);
-  h.stack().set_nodelay(c, true);
+  SocketId c = establish_with_1000_bytes_in_flight(h);
   uint32_t s = h.iss() + 1;
-  ASSERT_EQ(*h.stack().send(c, payload(1000)), 1000u);
-  EXPECT_TRUE(h.expect({.flags = P | A, .seq = s, .ack = 1001, .len = 1000}));
   h.inject({.flags = A, .seq = 1001, .ack = s, .data = payload(100)});
   h.at_ms(50);
   EXPECT_TRUE(h.expect({.flags = A, .seq = s + 1000, .ack = 1101}));
   h.inject({.flags = A, .seq = 1001, .ack = s + 1000, .data = payload(100)});
-  using Blocks = std::vector<std::pair<uint32_t, uint32_t>>;
   EXPECT_TRUE(h.expect({.flags = A, .seq = s + 1000, .ack = 1101, .sack_blocks = Blocks{{1001, 1101}}}));
   EXPECT_EQ(h.stack().tcp_info(c)->unacked, 0u) << "its ACK was taken";
   EXPECT_EQ(read_all(h.stack(), c).size(), 100u) << "its data was not delivered twice";

@@ -10,7 +10,6 @@ namespace {
 
 using namespace test;
 using namespace test::f;
-using Blocks = std::vector<std::pair<uint32_t, uint32_t>>;
 
 std::vector<uint8_t> payload(size_t n) { return std::vector<uint8_t>(n, 0x42); }
 
