@@ -151,6 +151,7 @@ class TcpConnection {
   void on_persist();
   void on_keepalive();
   void arm_rto();
+  void arm_tlp();
   void stop_rto() { rto_at_ = tlp_at_ = 0; }
   void on_tlp();
   void fail(Status why);                                   // CLOSED with an error

@@ -72,8 +72,13 @@ bool TcpConnection::send_one(bool ignore_cwnd, bool override_sws) {
   send_segment(snd_nxt_, len, flags);
   snd_nxt_ += len + (fin ? 1 : 0);
   if (fin) fin_sent_ = true;
+  bool new_data = snd_nxt_ > snd_max_;
   snd_max_ = seq_max(snd_max_, snd_nxt_);
-  if (rto_at_ == 0) arm_rto();
+  if (rto_at_ == 0) {
+    arm_rto();
+  } else if (new_data) {
+    arm_tlp();  // the probe is timed from the newest segment, with the flight it leaves
+  }
   return !fin;
 }
 

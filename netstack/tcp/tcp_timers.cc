@@ -52,22 +52,32 @@ void TcpConnection::on_timer(uint64_t now) {
 }
 
 void TcpConnection::arm_rto() {
+  rto_at_ = tcp_->ctx()->now_us + rto_us_;
+  arm_tlp();
+}
+
+// RFC 8985 7.2, timed as Linux times it: from the last new segment sent, so the probe looks
+// at the tail as it now is. PTO = 2 * SRTT plus Linux's TCP_TIMEOUT_MIN of timer slack; plus
+// the peer's delayed-ACK time when a single segment is out (its ACK may be delayed). Only with
+// an RTT sample, once per flight, and before the RTO. In SACK recovery the probe stands for
+// RACK's lost-retransmission timer (see on_tlp).
+void TcpConnection::arm_tlp() {
+  constexpr uint64_t kTimerSlackUs = 2'000;
   StackContext* ctx = tcp_->ctx();
-  rto_at_ = ctx->now_us + rto_us_;
   tlp_at_ = 0;
-  // RFC 8985 7.2: PTO = 2 * SRTT, plus the peer's delayed-ACK time when a single segment is
-  // out (its ACK may be delayed); only with an RTT sample, once per flight. In SACK recovery
-  // the probe stands for RACK's lost-retransmission timer (see on_tlp).
-  if (!ctx->cfg.tcp.tail_loss_probe || tlp_sent_ || (in_recovery_ && !sack_ok_) || srtt_us_ == 0 || retries_ > 0) return;
+  if (rto_at_ == 0 || !ctx->cfg.tcp.tail_loss_probe || tlp_sent_ || (in_recovery_ && !sack_ok_) || srtt_us_ == 0 ||
+      retries_ > 0) {
+    return;
+  }
   if (state_ != TcpState::kEstablished && state_ != TcpState::kCloseWait && state_ != TcpState::kFinWait1 &&
       state_ != TcpState::kLastAck) {
     return;
   }
   // Not when the peer's window is what holds us back: its reader is slow, nothing was lost.
   if (flight() + mss_ > snd_wnd_) return;
-  uint64_t pto = std::max<uint64_t>(2 * srtt_us_, 10'000);
+  uint64_t pto = 2 * srtt_us_ + kTimerSlackUs;
   if (flight() <= mss_) pto += ctx->cfg.tcp.delack_us;
-  if (pto < rto_us_) tlp_at_ = ctx->now_us + pto;
+  if (ctx->now_us + pto < rto_at_) tlp_at_ = ctx->now_us + pto;
 }
 
 // The probe: new data if the windows allow, else the last segment again; either way the

@@ -152,15 +152,41 @@ TEST(TcpLoss, TailLossProbeBeforeTheRto) {
   uint32_t b = h.iss() + 1;
   h.stack().send(c, payload(100));
   EXPECT_TRUE(h.expect({.flags = P | A, .seq = b, .ack = 1001, .len = 100}));
-  // PTO = max(2 * SRTT, 10 ms) + 40 ms (one segment out: the peer may delay its ACK).
-  h.at_ms(49.9);
+  // PTO = 2 * SRTT (~0 here) + 2 ms of timer slack + 40 ms (one segment out: the peer may
+  // delay its ACK).
+  h.at_ms(41.9);
   EXPECT_TRUE(h.expect_none());
-  h.at_ms(50);
+  h.at_ms(42.1);
   EXPECT_TRUE(h.expect({.flags = P | A, .seq = b, .ack = 1001, .len = 100})) << "the probe: the last segment again";
-  h.at_ms(249);
+  h.at_ms(242);
   EXPECT_TRUE(h.expect_none());
-  h.at_ms(250);
+  h.at_ms(242.2);
   EXPECT_TRUE(h.expect({.flags = P | A, .seq = b, .ack = 1001, .len = 100})) << "then the RTO, restarted by the probe";
+  EXPECT_EQ(counter(h.stack(), "tcp.tail_loss_probes"), 1u);
+}
+
+// The probe is timed from the newest segment sent, with the flight that leaves: an ACK that
+// leaves one segment out arms the long (delayed-ACK) timeout, but the data sent right after it
+// makes the flight long enough for the peer to ACK at once, so the probe comes 2 ms later.
+TEST(TcpLoss, TheProbeIsTimedFromTheNewestSegmentAndItsFlight) {
+  TcpScript h;
+  SocketId c = h.establish_passive();
+  h.stack().set_nodelay(c, true);
+  uint32_t b = h.iss() + 1;
+  constexpr uint32_t M = 1460;
+  ASSERT_EQ(*h.stack().send(c, payload(2 * M)), 2u * M);
+  h.next();
+  h.next();
+  h.at_ms(1);
+  h.inject({.flags = A, .seq = 1001, .ack = b + M});  // one segment left out: PTO 42 ms from here
+  ASSERT_EQ(*h.stack().send(c, payload(2 * M)), 2u * M);
+  EXPECT_TRUE(h.expect({.flags = A, .seq = b + 2 * M, .ack = 1001, .len = M}));
+  EXPECT_TRUE(h.expect({.flags = P | A, .seq = b + 3 * M, .ack = 1001, .len = M}));
+  // SRTT is now 1/8 of the 1 ms sample: PTO = 0.25 + 2 ms after the last send.
+  h.at_ms(3.2);
+  EXPECT_TRUE(h.expect_none());
+  h.at_ms(3.3);
+  EXPECT_TRUE(h.expect({.flags = P | A, .seq = b + 3 * M, .ack = 1001, .len = M})) << "the probe: the last segment again";
   EXPECT_EQ(counter(h.stack(), "tcp.tail_loss_probes"), 1u);
 }
 
