@@ -53,22 +53,40 @@ struct FlowCounters {
   }
 };
 
-// Layout: the first cache line holds everything a PMD touches on a hit besides the key words
-// it compares (next line), including PMD 0's counters, so with one PMD a hit in a big table
-// costs the index bucket plus two lines and no locked instruction.
+// Layout: the first cache line holds everything a PMD touches on a hit, including PMD 0's
+// counters and the first significant words of the key. A lookup in a subtable whose mask has
+// no more significant words than that (hosts: in_port/dl_type + nw_dst) compares them there,
+// so with one PMD such a hit in a big table costs the index bucket plus one line and no locked
+// instruction; with a wider mask, plus the line of the key words it compares.
 struct alignas(64) Megaflow {
   // PMDs 0..kExclusiveCounters-1 each own a counter slot (plain stores); the others share the
   // last slot with atomic adds. A reader sums the slots.
   static constexpr unsigned kExclusiveCounters = 3;
+  static constexpr unsigned kFrontWords = 2;
+  static constexpr uint16_t kNoPort16 = UINT16_MAX;
 
   std::atomic<const ActionList*> actions{nullptr};
   std::atomic<uint32_t> generation{0};
-  std::atomic<bool> live{false};
+  std::atomic<uint16_t> single_output_{kNoPort16};  // read through single_output()
+
   // The port when actions is exactly [output:port] (the common case, run without the
   // executor and without touching the action list); kNoSingleOutput otherwise. Stored after
-  // actions on a modify, so a reader that sees kNoSingleOutput also sees the new list.
-  std::atomic<uint32_t> single_output{kNoSingleOutput};
+  // actions on a modify, so a reader that sees kNoSingleOutput also sees the new list. Kept in
+  // 16 bits for room in the first line: ports are numbered up to kMaxPorts, and an output to a
+  // number beyond 16 bits (no such port) takes the executor's path.
+  uint32_t single_output(std::memory_order order = std::memory_order_acquire) const {
+    const uint16_t port = single_output_.load(order);
+    return port == kNoPort16 ? kNoSingleOutput : port;
+  }
+  void set_single_output(uint32_t port, std::memory_order order) {
+    single_output_.store(port < kNoPort16 ? static_cast<uint16_t>(port) : kNoPort16, order);
+  }
+
+  std::atomic<bool> live{false};
   FlowCounters counters0;  // PMD 0
+  // The masked key's first kFrontWords significant words, in the mask's word order (see
+  // index_prepare in megaflow_index.h); zero past the mask's last.
+  KeyWord front_words[kFrontWords] = {};
 
   FlowKey key;   // already masked
   FlowMask mask;
@@ -101,7 +119,8 @@ struct alignas(64) Megaflow {
     for (const FlowCounters& c : counters_more) add(c);
   }
 };
-static_assert(offsetof(Megaflow, key) == 64, "the hot fields must fit the first cache line");
+static_assert(offsetof(Megaflow, front_words) + sizeof(Megaflow::front_words) <= 64 && offsetof(Megaflow, key) == 64,
+              "the hot fields must fit the first cache line");
 static_assert(std::is_trivially_destructible_v<Megaflow>, "the pool frees chunks without destructors");
 
 inline uint32_t single_output_of(const ActionList& actions) {

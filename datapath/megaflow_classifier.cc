@@ -135,7 +135,7 @@ Result<Megaflow*> MegaflowClassifier::insert_locked(const FlowKey& key, const Fl
   flow->key = masked;
   flow->mask = mask;
   flow->actions.store(shared, std::memory_order_relaxed);
-  flow->single_output.store(single_output_of(actions), std::memory_order_relaxed);
+  flow->set_single_output(single_output_of(actions), std::memory_order_relaxed);
   // A fresh generation, so that no reference taken under a previous life can validate.
   flow->generation.fetch_add(1, std::memory_order_relaxed);
   flow->id = next_id_++;
@@ -144,6 +144,7 @@ Result<Megaflow*> MegaflowClassifier::insert_locked(const FlowKey& key, const Fl
 
   // The index publishes the pointer with a release store: the fields above are visible to
   // any reader that finds it.
+  index_prepare(*flow, st->words);
   st->count_port(masked.in_port, +1);
   Status st_added = add_to_index_locked(st, flow);
   if (!st_added) {
@@ -171,7 +172,7 @@ Status MegaflowClassifier::modify(const FlowKey& key, const FlowMask& mask, cons
   const ActionList* shared = lists_.acquire(actions);
   if (!shared) return resource_exhausted("actions: cannot allocate an action list");
   const ActionList* old = flow->actions.exchange(shared, std::memory_order_acq_rel);
-  flow->single_output.store(single_output_of(actions), std::memory_order_release);
+  flow->set_single_output(single_output_of(actions), std::memory_order_release);
   release_locked(old);
   return Status::ok();
 }
@@ -466,11 +467,7 @@ uint64_t MegaflowClassifier::lookup_batch(const FlowKey* const* keys, uint32_t n
       bucket[i] = b;
       slots[i] = s;
       candidates |= 1ull << i;
-      const Megaflow* f = b->flow[__builtin_ctz(s)].load(std::memory_order_relaxed);
-      if (f) {
-        rte_prefetch0(f);
-        rte_prefetch0(&f->key);
-      }
+      if (const Megaflow* f = b->flow[__builtin_ctz(s)].load(std::memory_order_relaxed)) index_prefetch(f, st->words);
     }
     uint64_t found = 0;
     for (uint64_t bits = candidates; bits; bits &= bits - 1) {

@@ -71,15 +71,31 @@ inline IndexHash index_hash(const FlowKey& key, const FlowMask& mask, const Mask
   return {static_cast<uint32_t>(a), static_cast<uint32_t>(b)};
 }
 
+// Copies the megaflow's first significant key words to its first line (Megaflow::front_words),
+// where index_key_equal compares them for a mask that has no more. Before the flow is indexed.
+inline void index_prepare(Megaflow& flow, const MaskWords& w) {
+  for (uint32_t j = 0; j < Megaflow::kFrontWords; ++j) flow.front_words[j] = j < w.n ? flow.key.words()[w.index[j]] : 0;
+}
+
 // True when (key & mask) equals the megaflow's (masked) key on the significant words.
-inline bool index_key_equal(const FlowKey& key, const FlowMask& mask, const MaskWords& w,
-                            const FlowKey& masked) {
+inline bool index_key_equal(const FlowKey& key, const FlowMask& mask, const MaskWords& w, const Megaflow& flow) {
   const KeyWord* k = key.words();
   const KeyWord* m = mask.words();
-  const KeyWord* f = masked.words();
   uint64_t diff = 0;
+  if (w.n <= Megaflow::kFrontWords) {
+    for (uint32_t j = 0; j < w.n; ++j) diff |= (k[w.index[j]] & m[w.index[j]]) ^ flow.front_words[j];
+    return diff == 0;
+  }
+  const KeyWord* f = flow.key.words();
   for (uint32_t j = 0; j < w.n; ++j) diff |= (k[w.index[j]] & m[w.index[j]]) ^ f[w.index[j]];
   return diff == 0;
+}
+
+// The lines of a megaflow that a lookup with this mask reads: the first, and the key's first
+// line unless the mask is narrow enough for the front words.
+inline void index_prefetch(const Megaflow* flow, const MaskWords& w) {
+  __builtin_prefetch(flow);
+  if (w.n > Megaflow::kFrontWords) __builtin_prefetch(&flow->key);
 }
 
 class MegaflowIndex {
@@ -141,7 +157,7 @@ class MegaflowIndex {
                            const MaskWords& w) {
     for (; slots; slots &= slots - 1) {
       Megaflow* f = b->flow[__builtin_ctz(slots)].load(std::memory_order_acquire);
-      if (f && index_key_equal(key, mask, w, f->key)) return f;
+      if (f && index_key_equal(key, mask, w, *f)) return f;
     }
     return nullptr;
   }

@@ -186,7 +186,7 @@ void PmdThread::process_burst(uint32_t in_port, rte_mbuf** pkts, uint16_t n) {
       tx_append(run_out, m);  // the common case, without the executor or the action list
       continue;
     }
-    if (uint32_t out = flow->single_output.load(std::memory_order_acquire); out != kNoSingleOutput) {
+    if (uint32_t out = flow->single_output(); out != kNoSingleOutput) {
       tx_enqueue(out, m);  // an output to a port that is gone: counted there
       continue;
     }

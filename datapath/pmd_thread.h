@@ -107,7 +107,7 @@ class PmdThread {
   // The flow's output port when its actions are exactly one output to a port that exists,
   // else kNoSingleOutput.
   uint32_t live_single_output(const Megaflow& flow) const {
-    const uint32_t out = flow.single_output.load(std::memory_order_acquire);
+    const uint32_t out = flow.single_output();
     return port_exists(out) ? out : kNoSingleOutput;
   }
   // Queues m for port_no, which the caller has checked exists.

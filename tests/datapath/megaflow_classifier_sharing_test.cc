@@ -46,8 +46,8 @@ TEST_F(MegaflowSharingTest, MegaflowsWithTheSameActionsShareOneList) {
   const ActionList* shared_two = cls.find(dst_key(1000), mask)->actions.load();
   EXPECT_EQ(cls.find(dst_key(1009), mask)->actions.load(), shared_two);
   EXPECT_EQ(shared_two->count, 2u);
-  EXPECT_EQ(cls.find(dst_key(1009), mask)->single_output.load(), kNoSingleOutput);
-  EXPECT_EQ(cls.find(dst_key(0), mask)->single_output.load(), 2u);
+  EXPECT_EQ(cls.find(dst_key(1009), mask)->single_output(), kNoSingleOutput);
+  EXPECT_EQ(cls.find(dst_key(0), mask)->single_output(), 2u);
 
   // Failed inserts take no reference.
   EXPECT_EQ(cls.insert(dst_key(0), mask, output_to(4)).status().code(), StatusCode::kAlreadyExists);
@@ -80,7 +80,7 @@ TEST_F(MegaflowSharingTest, ModifySwapsSharedListsAndFreesTheOldOnlyAfterReclaim
   const ActionList* l2 = a->actions.load();
   EXPECT_NE(l2, l1);
   EXPECT_EQ(port_of(*a), 2u);
-  EXPECT_EQ(a->single_output.load(), 2u);
+  EXPECT_EQ(a->single_output(), 2u);
   EXPECT_EQ(b->actions.load(), l1);
   EXPECT_EQ(cls.action_lists(), 2u);
   EXPECT_EQ(cls.pending_reclaims(), pending);
@@ -166,7 +166,7 @@ TEST_F(MegaflowSharingTest, RandomizedSharingAgainstBruteForce) {
       ++live;
       const ActionList* l = f->actions.load();
       ASSERT_TRUE(ActionListPool::same(*l, choices[ref[d]])) << d;
-      ASSERT_EQ(f->single_output.load(), single_output_of(choices[ref[d]]));
+      ASSERT_EQ(f->single_output(), single_output_of(choices[ref[d]]));
       if (!list_of[ref[d]]) list_of[ref[d]] = l;
       ASSERT_EQ(list_of[ref[d]], l) << "two copies of the same actions";
     }

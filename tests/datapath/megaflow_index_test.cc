@@ -24,6 +24,7 @@ Megaflow* flow_for(std::vector<std::unique_ptr<Megaflow>>& store, uint32_t in_po
   store.push_back(std::make_unique<Megaflow>());
   store.back()->key.in_port = in_port;
   store.back()->mask = in_port_mask();
+  index_prepare(*store.back(), MaskWords::of(in_port_mask()));
   return store.back().get();
 }
 
@@ -85,6 +86,47 @@ TEST(MegaflowIndex, OverflowGoesToTheSecondBucketThenFails) {
   }
   EXPECT_EQ(MegaflowIndex::match_slots(index->bucket1(h), MegaflowIndex::signature(h)),
             (1u << MegaflowIndex::kSlots) - 1);
+}
+
+// A mask of at most Megaflow::kFrontWords significant words is compared on the copy of them
+// in the megaflow's first line, so a hit reads no other line of it; a wider mask on the key.
+// Shown by changing the key's line after indexing: only the wide mask's lookup notices.
+TEST(MegaflowIndex, ANarrowMaskComparesTheFirstLineAndAWideOneTheKey) {
+  FlowMask narrow{};
+  narrow.in_port = UINT32_MAX;                 // word 0
+  narrow.set_ipv4_dst(0xffffffffu);            // word 6
+  FlowMask wide = narrow;
+  wide.tp_dst = 0xffff;                        // word 3
+  ASSERT_EQ(MaskWords::of(narrow).n, Megaflow::kFrontWords);
+  ASSERT_GT(MaskWords::of(wide).n, Megaflow::kFrontWords);
+  for (const FlowMask* m : {&narrow, &wide}) {
+    const FlowMask& mask = *m;
+    const bool is_narrow = m == &narrow;
+    SCOPED_TRACE(is_narrow ? "narrow" : "wide");
+    std::unique_ptr<MegaflowIndex, IndexDeleter> index(MegaflowIndex::create(64));
+    const MaskWords w = MaskWords::of(mask);
+    FlowKey key{};
+    key.in_port = 3;
+    key.set_ipv4_dst(0x0a000001u);
+    key.tp_dst = 80;
+    key.set_ipv4_src(0x0a000002u);  // outside both masks
+    Megaflow flow;
+    flow_key_apply_mask(key, mask, flow.key);
+    flow.mask = mask;
+    index_prepare(flow, w);
+    ASSERT_TRUE(index->insert(&flow, index_hash(flow.key, mask, w)));
+
+    EXPECT_EQ(find(*index, key, mask, w), &flow);
+    FlowKey other_src = key;
+    other_src.set_ipv4_src(0x0a0000ffu);
+    EXPECT_EQ(find(*index, other_src, mask, w), &flow) << "outside the mask";
+    FlowKey other_dst = key;
+    other_dst.set_ipv4_dst(0x0a000009u);
+    EXPECT_EQ(find(*index, other_dst, mask, w), nullptr);
+
+    flow.key.set_ipv4_dst(0x0a000009u);  // the key's line no longer says what the front words say
+    EXPECT_EQ(find(*index, key, mask, w) == &flow, is_narrow);
+  }
 }
 
 }  // namespace
