@@ -479,12 +479,9 @@ uint64_t MegaflowClassifier::lookup_batch(const FlowKey* const* keys, uint32_t n
         flow = MegaflowIndex::find_in(b2, MegaflowIndex::match_slots(b2, MegaflowIndex::signature(hashes[i])),
                                       *keys[i], st->mask, st->words);
       }
-      if (!flow) continue;
-      // Generation before live: if this reads a removal's bumped generation, the acquire
-      // makes its live == false visible, so no reference to a dead flow validates.
-      uint32_t generation = flow->generation.load(std::memory_order_acquire);
-      if (!flow->live.load(std::memory_order_relaxed)) continue;
-      refs[i] = MegaflowRef{flow, generation};
+      const MegaflowRef ref = ref_if_live(flow);
+      if (!ref.flow) continue;
+      refs[i] = ref;
       unmatched &= ~(1ull << i);
       ++found;
     }
@@ -492,14 +489,6 @@ uint64_t MegaflowClassifier::lookup_batch(const FlowKey* const* keys, uint32_t n
     if (!unmatched) break;
   }
   return all & ~unmatched;
-}
-
-MegaflowRef MegaflowClassifier::ref_if_live(Megaflow* flow) {
-  if (flow == nullptr) return {};
-  // As lookup_batch: generation first, then live.
-  const uint32_t generation = flow->generation.load(std::memory_order_acquire);
-  if (!flow->live.load(std::memory_order_relaxed)) return {};
-  return {flow, generation};
 }
 
 MegaflowClassifier::SimpleMask MegaflowClassifier::simple_mask_of(const FlowMask& mask, const FlowKey& masked_key) {

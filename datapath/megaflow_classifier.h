@@ -138,7 +138,14 @@ class MegaflowClassifier {
   }
   static SimpleMask simple_mask_of(const FlowMask& mask, const FlowKey& masked_key);
   // {flow, generation} when flow is non-null and live, else {}.
-  static MegaflowRef ref_if_live(Megaflow* flow);
+  static MegaflowRef ref_if_live(Megaflow* flow) {
+    if (flow == nullptr) return {};
+    // Generation before live: if this reads a removal's bumped generation, the acquire makes
+    // its live == false visible, so no reference to a dead flow validates.
+    const uint32_t generation = flow->generation.load(std::memory_order_acquire);
+    if (!flow->live.load(std::memory_order_relaxed)) return {};
+    return {flow, generation};
+  }
 
  private:
   struct Subtable;

@@ -165,6 +165,10 @@ class TcpConnection {
   void enter_recovery();        // fast retransmit + recovery (SACK or NewReno)
   void on_reorder_timeout();
   uint32_t cc_ssthresh_on_loss();
+  // The states whose segments' data is taken (RFC 9293 3.10.7.4, seventh): before the peer's FIN.
+  bool receives_data() const {
+    return state_ == TcpState::kEstablished || state_ == TcpState::kFinWait1 || state_ == TcpState::kFinWait2;
+  }
   uint32_t flight() const { return static_cast<uint32_t>(snd_max_ - snd_una_); }
   // tcp_sack.cc
   void sack_update(const TcpSegment& seg);  // fold the peer's blocks into the scoreboard

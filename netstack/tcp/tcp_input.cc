@@ -72,7 +72,7 @@ void TcpConnection::input(const TcpSegment& seg) {
   uint32_t data_len = static_cast<uint32_t>(seg.payload.size());
   bool data_ok = true;
   if (data_len > 0) {
-    if (state_ == TcpState::kEstablished || state_ == TcpState::kFinWait1 || state_ == TcpState::kFinWait2) {
+    if (receives_data()) {
       data_ok = process_data(seg);
     } else {
       data_ok = false;  // the peer already sent FIN: ignore (RFC 9293 3.10.7.4, seventh)
@@ -172,9 +172,7 @@ bool TcpConnection::acceptable(const TcpSegment& seg) const {
   // network's copy, that carries the peer's newest ACK of our data. process_data drops the
   // data, re-ACKs at once and reports it as a D-SACK; so only in the states where it runs.
   // (A FIN or SYN keeps the RFC's answer: an ACK.)
-  const bool takes_data = state_ == TcpState::kEstablished || state_ == TcpState::kFinWait1 ||
-                          state_ == TcpState::kFinWait2;
-  return takes_data && seg.seq < rcv_nxt_ && seg.seq + len >= last_ack_sent_ && !seg.has(kFin) && !seg.has(kSyn);
+  return receives_data() && seg.seq < rcv_nxt_ && seg.seq + len >= last_ack_sent_ && !seg.has(kFin) && !seg.has(kSyn);
 }
 
 void TcpConnection::established() {

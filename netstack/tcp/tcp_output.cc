@@ -114,7 +114,7 @@ uint16_t TcpConnection::window_to_advertise(bool syn) {
 }
 
 void TcpConnection::maybe_window_update() {
-  if (state_ != TcpState::kEstablished && state_ != TcpState::kFinWait1 && state_ != TcpState::kFinWait2) return;
+  if (!receives_data()) return;
   const uint32_t rcv_buf = tcp_->ctx()->cfg.tcp.rcv_buf;
   uint32_t free = rcv_buf > rcvq_.size() ? rcv_buf - static_cast<uint32_t>(rcvq_.size()) : 0;
   free = std::min<uint32_t>(free, 65535u << rcv_wscale_);
