@@ -143,6 +143,10 @@ class Datapath {
   // ---- slow path ----
   // Dequeues up to max upcalls (the caller owns their packets afterwards).
   uint32_t recv_upcalls(Upcall* out, uint32_t max);
+  // Blocks until upcalls are queued, wake_upcall_waiters() is called, or timeout_ms passes
+  // (UpcallQueue::wait). For handlers whose queue has been quiet; they poll while misses come.
+  void wait_for_upcalls(int timeout_ms);
+  void wake_upcall_waiters();
   // Applies the actions to each packet as if it had arrived on in_port. Consumes the packets.
   void execute(std::span<ExecuteRequest> requests);
 

@@ -114,4 +114,8 @@ size_t Datapath::flow_count() const { return classifier_->size(); }
 
 uint32_t Datapath::recv_upcalls(Upcall* out, uint32_t max) { return upcalls_->dequeue_burst(out, max); }
 
+void Datapath::wait_for_upcalls(int timeout_ms) { upcalls_->wait(timeout_ms); }
+
+void Datapath::wake_upcall_waiters() { upcalls_->wake_all(); }
+
 }  // namespace sluice::dp

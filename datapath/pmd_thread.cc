@@ -312,6 +312,7 @@ void PmdThread::punt(rte_mbuf* m, const FlowKey& key, UpcallReason reason, uint3
 void PmdThread::flush_upcalls() {
   if (n_pending_upcalls_ == 0) return;
   uint32_t done = shared_.upcalls->enqueue_burst(pending_upcalls_, n_pending_upcalls_);
+  if (done) shared_.upcalls->notify();
   for (uint32_t i = done; i < n_pending_upcalls_; ++i) rte_pktmbuf_free(pending_upcalls_[i].packet);
   if (done < n_pending_upcalls_) bump(counters_.upcall_queue_full, n_pending_upcalls_ - done);
   n_pending_upcalls_ = 0;

@@ -2,7 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <string>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <rte_errno.h>
 
@@ -20,7 +26,37 @@ Result<std::unique_ptr<UpcallQueue>> UpcallQueue::create(uint32_t capacity) {
     return resource_exhausted("upcall_queue_size: cannot create a ring of " + std::to_string(capacity) +
                               " upcalls: " + rte_strerror(rte_errno));
   }
-  return std::unique_ptr<UpcallQueue>(new UpcallQueue(ring));
+  const int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    rte_ring_free(ring);
+    return internal_error(std::string("upcall queue: eventfd: ") + strerror(err));
+  }
+  return std::unique_ptr<UpcallQueue>(new UpcallQueue(ring, fd));
+}
+
+void UpcallQueue::signal() {
+  const uint64_t one = 1;
+  // Only EAGAIN (the counter at its maximum, so a wake is pending anyway) can fail here.
+  [[maybe_unused]] ssize_t rc = write(wake_fd_, &one, sizeof(one));
+}
+
+void UpcallQueue::wait(int timeout_ms) {
+  const uint64_t wake_all_seq = wake_all_seq_.load(std::memory_order_seq_cst);
+  sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  if (count() == 0) {
+    pollfd p{wake_fd_, POLLIN, 0};
+    if (poll(&p, 1, timeout_ms) > 0) {
+      uint64_t value;
+      // Resets the counter. A handler blocked beside this one may then find it zero and sleep
+      // on: fine for a notify (this one drains the queue), but a wake_all must reach everyone,
+      // so it is passed on.
+      [[maybe_unused]] ssize_t rc = read(wake_fd_, &value, sizeof(value));
+      woken_.fetch_add(1, std::memory_order_relaxed);
+      if (wake_all_seq_.load(std::memory_order_seq_cst) != wake_all_seq) signal();
+    }
+  }
+  sleepers_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 UpcallQueue::~UpcallQueue() {
@@ -31,6 +67,7 @@ UpcallQueue::~UpcallQueue() {
     for (uint32_t i = 0; i < n; ++i) rte_pktmbuf_free(batch[i].packet);
   }
   rte_ring_free(ring_);
+  close(wake_fd_);
 }
 
 UpcallRateLimiter::UpcallRateLimiter(uint32_t rate_per_sec, uint32_t burst, uint64_t tsc_hz)

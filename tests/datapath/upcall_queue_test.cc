@@ -1,5 +1,9 @@
 #include "datapath/upcall_queue.h"
 
+#include <chrono>
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
@@ -47,6 +51,91 @@ TEST(UpcallQueue, DestructorFreesQueuedPackets) {
   }
   EXPECT_EQ(rte_mempool_in_use_count(pool), 0u);
   rte_mempool_free(pool);
+}
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+// Spins until q has n handlers inside wait() (false after 5 s).
+bool until_sleepers(const UpcallQueue& q, uint32_t n) {
+  const auto deadline = steady_clock::now() + std::chrono::seconds(5);
+  while (q.sleepers() != n) {
+    if (steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  return true;
+}
+
+// The blocking waits below have a 30 s timeout: one that returns within 5 s was woken.
+constexpr int kLongTimeoutMs = 30000;
+constexpr auto kPrompt = std::chrono::seconds(5);
+
+TEST(UpcallQueue, WaitReturnsAtOnceWhenRecordsAreQueued) {
+  auto q = UpcallQueue::create(16);
+  ASSERT_TRUE(q.is_ok());
+  Upcall up{};
+  ASSERT_EQ((*q)->enqueue_burst(&up, 1), 1u);
+  const auto t0 = steady_clock::now();
+  (*q)->wait(kLongTimeoutMs);
+  EXPECT_LT(steady_clock::now() - t0, kPrompt);
+  EXPECT_EQ((*q)->woken(), 0u);  // it never blocked
+  EXPECT_EQ((*q)->sleepers(), 0u);
+}
+
+TEST(UpcallQueue, NotifyWakesABlockedHandler) {
+  auto q = UpcallQueue::create(16);
+  ASSERT_TRUE(q.is_ok());
+  UpcallQueue& queue = **q;
+  steady_clock::duration waited{};
+  std::thread handler([&] {
+    const auto t0 = steady_clock::now();
+    queue.wait(kLongTimeoutMs);
+    waited = steady_clock::now() - t0;
+  });
+  ASSERT_TRUE(until_sleepers(queue, 1));
+  Upcall up{};
+  ASSERT_EQ(queue.enqueue_burst(&up, 1), 1u);
+  queue.notify();
+  handler.join();
+  EXPECT_LT(waited, kPrompt);
+  EXPECT_EQ(queue.woken(), 1u);
+  EXPECT_EQ(queue.sleepers(), 0u);
+}
+
+TEST(UpcallQueue, NotifyWithNobodyBlockedLeavesNoWakeBehind) {
+  auto q = UpcallQueue::create(16);
+  ASSERT_TRUE(q.is_ok());
+  Upcall up{};
+  ASSERT_EQ((*q)->enqueue_burst(&up, 1), 1u);
+  (*q)->notify();  // no sleeper: no system call, nothing pending
+  Upcall out;
+  ASSERT_EQ((*q)->dequeue_burst(&out, 1), 1u);
+  // So a handler that blocks on the now empty queue sleeps its whole timeout.
+  const auto t0 = steady_clock::now();
+  (*q)->wait(50);
+  EXPECT_GE(steady_clock::now() - t0, milliseconds(45));
+  EXPECT_EQ((*q)->woken(), 0u);
+}
+
+TEST(UpcallQueue, WakeAllReachesEveryBlockedHandler) {
+  auto q = UpcallQueue::create(16);
+  ASSERT_TRUE(q.is_ok());
+  UpcallQueue& queue = **q;
+  constexpr int kHandlers = 4;
+  std::vector<steady_clock::duration> waited(kHandlers);
+  std::vector<std::thread> handlers;
+  for (int i = 0; i < kHandlers; ++i) {
+    handlers.emplace_back([&, i] {
+      const auto t0 = steady_clock::now();
+      queue.wait(kLongTimeoutMs);
+      waited[i] = steady_clock::now() - t0;
+    });
+  }
+  ASSERT_TRUE(until_sleepers(queue, kHandlers));
+  queue.wake_all();
+  for (std::thread& t : handlers) t.join();
+  for (int i = 0; i < kHandlers; ++i) EXPECT_LT(waited[i], kPrompt) << "handler " << i;
+  EXPECT_EQ(queue.woken(), static_cast<uint64_t>(kHandlers));
 }
 
 TEST(UpcallRateLimiter, BurstThenRate) {

@@ -19,18 +19,15 @@ void PacketIoService::start() {
 
 void PacketIoService::stop() {
   if (!running_.exchange(false)) return;
+  ctx_.ofproto->packet_ins().wake_all();
   pump_.join();
 }
 
 void PacketIoService::pump_loop() {
   pthread_setname_np(pthread_self(), "sl-packet-in");
   while (running_.load(std::memory_order_relaxed)) {
-    std::vector<ofp::PacketIn> batch = ctx_.ofproto->packet_ins().pop(64);
-    if (batch.empty()) {
-      // PacketInQueue is polled (it has no wake-up): 1 ms bounds the added packet-in latency.
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      continue;
-    }
+    // The timeout only re-checks running_ if a wake_all() was missed.
+    std::vector<ofp::PacketIn> batch = ctx_.ofproto->packet_ins().pop_wait(64, std::chrono::seconds(1));
     for (ofp::PacketIn& p : batch) {
       v1::SwitchMessage msg;
       v1::PacketIn* pi = msg.mutable_packet_in();

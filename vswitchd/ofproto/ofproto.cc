@@ -78,8 +78,13 @@ void Ofproto::start() {
 
 void Ofproto::stop() {
   if (!running_.exchange(false)) return;
+  dp_->wake_upcall_waiters();  // handlers blocked on a quiet queue see running_ at once
   for (std::thread& t : handlers_) t.join();
   handlers_.clear();
+  {
+    std::lock_guard lock(revalidator_sleep_mutex_);  // the revalidator is either asleep or sees running_
+  }
+  revalidator_wake_.notify_all();
   revalidator_.join();
 }
 

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -139,6 +140,8 @@ class Ofproto {
   std::atomic<uint64_t> last_pass_us_{0};  // duration of the last periodic pass
   std::vector<std::thread> handlers_;
   std::thread revalidator_;
+  std::mutex revalidator_sleep_mutex_;  // with revalidator_wake_: stop() ends its sleep at once
+  std::condition_variable revalidator_wake_;
   std::atomic<uint64_t> ports_version_{0};
   std::atomic<uint64_t> revalidated_macs_version_{0}, revalidated_ports_version_{0};
 

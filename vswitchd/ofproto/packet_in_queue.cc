@@ -23,11 +23,36 @@ bool PacketInQueue::push(PacketIn p) {
   }
   queue_.push_back(std::move(p));
   ++queued_;
+  pushed_.notify_one();
   return true;
 }
 
 std::vector<PacketIn> PacketInQueue::pop(size_t max) {
   std::lock_guard lock(mutex_);
+  return pop_locked(max);
+}
+
+std::vector<PacketIn> PacketInQueue::pop_wait(size_t max, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  const uint64_t seq = wake_all_seq_;
+  ++waiting_;
+  pushed_.wait_for(lock, timeout, [&] { return !queue_.empty() || wake_all_seq_ != seq; });
+  --waiting_;
+  return pop_locked(max);
+}
+
+size_t PacketInQueue::waiting_readers() const {
+  std::lock_guard lock(mutex_);
+  return waiting_;
+}
+
+void PacketInQueue::wake_all() {
+  std::lock_guard lock(mutex_);
+  ++wake_all_seq_;
+  pushed_.notify_all();
+}
+
+std::vector<PacketIn> PacketInQueue::pop_locked(size_t max) {
   std::vector<PacketIn> out;
   while (!queue_.empty() && out.size() < max) {
     out.push_back(std::move(queue_.front()));

@@ -8,9 +8,14 @@
 //   a registry of (table, rule cookie, max_len) tuples, interned once per distinct tuple, so
 //   a punted packet carries what OpenFlow's packet-in reports.
 //
+// - A reader blocks in pop_wait() until a packet comes (a condition variable the pushes
+//   signal): an idle switch's packet-in pump does not wake 1000 times a second to poll.
+//
 // Thread safety: every method may be called from any thread (one internal mutex).
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -49,11 +54,21 @@ class PacketInQueue {
   // False (and counted) when full.
   bool push(PacketIn p);
   std::vector<PacketIn> pop(size_t max);
+  // pop(), but waits up to timeout for a first packet; returns empty on timeout or wake_all().
+  std::vector<PacketIn> pop_wait(size_t max, std::chrono::milliseconds timeout);
+  // Ends every pop_wait() in progress (a reader shutting down).
+  void wake_all();
+  size_t waiting_readers() const;  // inside pop_wait() (tests)
   size_t size() const;
   std::map<std::string, uint64_t> counters() const;
 
  private:
+  std::vector<PacketIn> pop_locked(size_t max);
+
   mutable std::mutex mutex_;
+  std::condition_variable pushed_;
+  uint64_t wake_all_seq_ = 0;
+  size_t waiting_ = 0;
   const size_t capacity_;
   std::deque<PacketIn> queue_;
   std::map<ControllerTarget, uint32_t> cookies_;

@@ -2,7 +2,6 @@
 // (stats into rules, idle megaflows, rule timeouts, MAC aging). See ofproto.h.
 #include <chrono>
 #include <cstring>
-#include <thread>
 #include <utility>
 
 #include "vswitchd/ofproto/ofproto.h"
@@ -34,8 +33,10 @@ void Ofproto::revalidator_loop() {
   constexpr int64_t kMaxDutyPercent = 10;
   auto next = steady_clock::now();
   while (running_.load(std::memory_order_relaxed)) {
-    std::this_thread::sleep_for(milliseconds(10));
-    if (steady_clock::now() < next) continue;
+    {
+      std::unique_lock lock(revalidator_sleep_mutex_);
+      if (revalidator_wake_.wait_until(lock, next, [&] { return !running_.load(std::memory_order_relaxed); })) break;
+    }
     const auto start = steady_clock::now();
     periodic_pass();
     const auto took = steady_clock::now() - start;

@@ -24,15 +24,25 @@ uint64_t thread_cpu_ns() {
 
 void Ofproto::handler_loop() {
   constexpr uint32_t kBatch = 64;
+  constexpr uint32_t kIdlePolls = 20;  // 2 ms of quiet
+  constexpr int kBlockTimeoutMs = 1000;
   dp::Upcall batch[kBatch];
   HandlerScratch scratch;
+  uint32_t idle_polls = 0;
   while (running_.load(std::memory_order_relaxed)) {
     uint32_t n = dp_->recv_upcalls(batch, kBatch);
     if (n == 0) {
-      // The queue is polled: 100 us bounds the added latency of a first packet.
-      std::this_thread::sleep_for(std::chrono::microseconds(100));
+      // While misses come the queue is polled (100 us bounds a packet's wait, and PMDs make
+      // no system call); after kIdlePolls empty polls the handler blocks until a PMD's
+      // notify. The timeout only bounds how long a lost wake could cost.
+      if (++idle_polls < kIdlePolls) {
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+      } else {
+        dp_->wait_for_upcalls(kBlockTimeoutMs);
+      }
       continue;
     }
+    idle_polls = 0;
     // CPU time, not wall time: the handler shares its core, and "misses per handler core"
     // must not count the time another thread had the core.
     const uint64_t t0 = thread_cpu_ns();
