@@ -92,11 +92,13 @@ TEST(UpcallQueue, NotifyWakesABlockedHandler) {
     queue.wait(kLongTimeoutMs);
     waited = steady_clock::now() - t0;
   });
-  ASSERT_TRUE(until_sleepers(queue, 1));
+  // No ASSERT before the join: a test that returned with the thread running would abort.
+  const bool blocked = until_sleepers(queue, 1);
   Upcall up{};
-  ASSERT_EQ(queue.enqueue_burst(&up, 1), 1u);
+  EXPECT_EQ(queue.enqueue_burst(&up, 1), 1u);
   queue.notify();
   handler.join();
+  ASSERT_TRUE(blocked);
   EXPECT_LT(waited, kPrompt);
   EXPECT_EQ(queue.woken(), 1u);
   EXPECT_EQ(queue.sleepers(), 0u);
@@ -131,9 +133,10 @@ TEST(UpcallQueue, WakeAllReachesEveryBlockedHandler) {
       waited[i] = steady_clock::now() - t0;
     });
   }
-  ASSERT_TRUE(until_sleepers(queue, kHandlers));
+  const bool blocked = until_sleepers(queue, kHandlers);
   queue.wake_all();
   for (std::thread& t : handlers) t.join();
+  ASSERT_TRUE(blocked);
   for (int i = 0; i < kHandlers; ++i) EXPECT_LT(waited[i], kPrompt) << "handler " << i;
   EXPECT_EQ(queue.woken(), static_cast<uint64_t>(kHandlers));
 }

@@ -7,7 +7,6 @@
 // - A kController rule action becomes a datapath userspace action whose 32-bit cookie indexes
 //   a registry of (table, rule cookie, max_len) tuples, interned once per distinct tuple, so
 //   a punted packet carries what OpenFlow's packet-in reports.
-//
 // - A reader blocks in pop_wait() until a packet comes (a condition variable the pushes
 //   signal): an idle switch's packet-in pump does not wake 1000 times a second to poll.
 //

@@ -48,7 +48,7 @@ TEST(PacketInQueue, PopWaitReturnsWhenAPacketIsPushed) {
     waited = steady_clock::now() - t0;
   });
   std::this_thread::sleep_for(milliseconds(20));  // most likely blocked by now; either way it must see the push
-  ASSERT_TRUE(q.push(packet_from(7)));
+  EXPECT_TRUE(q.push(packet_from(7)));
   reader.join();
   EXPECT_LT(waited, kPrompt);
   ASSERT_EQ(got.size(), 1u);
@@ -73,10 +73,11 @@ TEST(PacketInQueue, WakeAllEndsEveryWait) {
   }
   const auto deadline = steady_clock::now() + kPrompt;
   while (q.waiting_readers() < 3 && steady_clock::now() < deadline) std::this_thread::sleep_for(milliseconds(1));
-  ASSERT_EQ(q.waiting_readers(), 3u);
+  const size_t waiting = q.waiting_readers();
   const auto t0 = steady_clock::now();
   q.wake_all();
   for (std::thread& t : readers) t.join();
+  ASSERT_EQ(waiting, 3u);  // after the joins: returning with threads running would abort
   EXPECT_LT(steady_clock::now() - t0, kPrompt);
   EXPECT_EQ(done.load(), 3);
 }
