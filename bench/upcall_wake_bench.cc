@@ -35,13 +35,6 @@ void pin_to(unsigned cpu) {
   pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
-void pin_to_all() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  for (unsigned c = 0; c < std::thread::hardware_concurrency(); ++c) CPU_SET(c, &set);
-  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
 void BM_FirstMissWake(benchmark::State& state) {
   const bool blocking = state.range(0) == 1;
   auto q = UpcallQueue::create(64);
@@ -68,6 +61,8 @@ void BM_FirstMissWake(benchmark::State& state) {
     }
   });
 
+  cpu_set_t caller_cpus;  // restored at the end: the other benchmarks run where the caller put them
+  pthread_getaffinity_np(pthread_self(), sizeof(caller_cpus), &caller_cpus);
   pin_to(1);
   Upcall up{};
   std::vector<double> latencies_us;
@@ -89,7 +84,7 @@ void BM_FirstMissWake(benchmark::State& state) {
   running.store(false);
   queue.wake_all();
   handler.join();
-  pin_to_all();
+  pthread_setaffinity_np(pthread_self(), sizeof(caller_cpus), &caller_cpus);
   std::sort(latencies_us.begin(), latencies_us.end());
   if (!latencies_us.empty()) {
     state.counters["median_us"] = latencies_us[latencies_us.size() / 2];
